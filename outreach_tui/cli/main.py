@@ -1,0 +1,45 @@
+"""Entry point and global options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from outreach_tui import __version__
+from outreach_tui.cli.context import CliContext
+from outreach_tui.cli.export import export_group
+from outreach_tui.cli.policy import policy_group
+from outreach_tui.cli.send import send_command
+from outreach_tui.cli.suppression import suppression_group
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="config.toml to use (default: $OUTREACH_CONFIG, then the user config dir).",
+)
+@click.option("--db", "db_url", default=None, help="Database URL (overrides DATABASE_URL).")
+@click.version_option(__version__, prog_name="outreach-tui")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, db_url: str | None) -> None:
+    """Cold-email outreach from your own mailboxes, run from the terminal."""
+    state = CliContext(config_path=config_path, db_url=db_url)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+    if ctx.invoked_subcommand is None:
+        # The console lands with its own issue; until then the bare command explains itself.
+        click.echo(ctx.get_help())
+
+
+cli.add_command(policy_group)
+cli.add_command(send_command)
+cli.add_command(suppression_group)
+cli.add_command(export_group)
+
+
+def main() -> None:
+    cli(prog_name="outreach-tui")

@@ -1,0 +1,91 @@
+"""The named states the database stores. Values are the strings other programs rely on."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AttemptState(StrEnum):
+    """The attempt ledger. `sending` is written and committed before any byte goes to SMTP."""
+
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    REJECTED = "rejected"
+
+    @property
+    def final(self) -> bool:
+        return self in (AttemptState.SENT, AttemptState.FAILED, AttemptState.REJECTED)
+
+
+class LeadStatus(StrEnum):
+    NEW = "new"
+    CONTACTED = "contacted"
+    REPLIED = "replied"
+    BOUNCED = "bounced"
+    UNSUBSCRIBED = "unsubscribed"
+    SUPPRESSED = "suppressed"
+    INVALID = "invalid"
+
+    @property
+    def final(self) -> bool:
+        """A lead in a final status is never written to again."""
+        return self in (
+            LeadStatus.BOUNCED,
+            LeadStatus.UNSUBSCRIBED,
+            LeadStatus.SUPPRESSED,
+            LeadStatus.INVALID,
+        )
+
+
+class MailboxPhase(StrEnum):
+    HEALTHY = "HEALTHY"
+    PAUSED = "PAUSED"
+    QUARANTINE = "QUARANTINE"
+    RESTRICTED_SEND = "RESTRICTED_SEND"
+    WARM_RECOVERY = "WARM_RECOVERY"
+
+
+class CampaignStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    ARCHIVED = "archived"
+    FINISHED = "finished"
+
+
+class SuppressionKind(StrEnum):
+    ADDRESS = "address"
+    DOMAIN = "domain"
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class ErrorClass(StrEnum):
+    """Why an attempt did not end in `sent`; decides who pays (the lead or the mailbox)."""
+
+    TRANSIENT = "transient"  # 4xx, dropped before DATA finished: retry, nothing consumed
+    HARD_BOUNCE = "hard_bounce"  # 5xx on the recipient: suppress, lead bounced
+    REJECTED_MESSAGE = "rejected_message"  # 5xx on content/policy: failed, no suppression
+    SENDER_REFUSED = "sender_refused"  # 5xx on MAIL FROM: the mailbox's fault
+    AUTH = "auth"  # authentication failed: the mailbox's fault
+    TLS = "tls"  # certificate or STARTTLS trouble: the mailbox's fault
+    CONNECTION = "connection"  # refused, timed out, greeting 421: the mailbox's server
+    UNKNOWN_OUTCOME = "unknown_outcome"  # lost after the message was handed over
+    INVALID_MESSAGE = "invalid_message"  # we refused to build it (header injection, ...)
+    EXPIRED = "expired"  # retried past the give-up time
+
+    @property
+    def counts_against_mailbox(self) -> bool:
+        return self in (
+            ErrorClass.SENDER_REFUSED,
+            ErrorClass.AUTH,
+            ErrorClass.TLS,
+            ErrorClass.CONNECTION,
+        )

@@ -1,0 +1,1 @@
+"""Persistence: SQLModel tables, the engine factory, migrations and the queries others use."""

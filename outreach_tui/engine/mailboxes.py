@@ -1,0 +1,64 @@
+"""Bring mailboxes described in config (and the SMTP_* environment) into the database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from outreach_tui.config import MailboxSettings
+from outreach_tui.core.region import domain_of
+from outreach_tui.db import tables as t
+
+
+def ensure_sending_domain(conn: Connection, name: str) -> int:
+    name = name.lower()
+    found = conn.execute(
+        select(t.sending_domain.c.id).where(t.sending_domain.c.name == name)
+    ).scalar()
+    if found is not None:
+        return int(found)
+    result = conn.execute(insert(t.sending_domain).values(name=name, paused=False))
+    return int(result.inserted_primary_key[0])
+
+
+def connection_fields(box: MailboxSettings) -> dict[str, Any]:
+    """The columns config owns; health, pacing and counters stay the database's."""
+    return {
+        "from_name": box.from_name,
+        "smtp_host": box.smtp_host,
+        "smtp_port": box.smtp_port,
+        "smtp_security": box.security(),
+        "smtp_user": box.smtp_user or box.email,
+        "smtp_password_ref": box.smtp_password,
+        "verify_tls": box.verify_tls,
+        "imap_host": box.imap_host,
+        "imap_port": box.imap_port,
+        "imap_user": box.imap_user or box.smtp_user or box.email,
+        "imap_password_ref": box.imap_password or box.smtp_password,
+        "daily_limit": box.daily_limit,
+        "warmup_started": box.warmup_started,
+    }
+
+
+def sync_mailboxes(
+    conn: Connection, boxes: list[MailboxSettings], *, at: datetime, source: str = "config"
+) -> int:
+    """Insert new mailboxes and update connection settings of known ones. Returns the count."""
+    for box in boxes:
+        email = box.email.strip().lower()
+        domain_id = ensure_sending_domain(conn, domain_of(email))
+        fields = connection_fields(box)
+        existing = conn.execute(select(t.mailbox.c.id).where(t.mailbox.c.email == email)).scalar()
+        if existing is None:
+            conn.execute(
+                insert(t.mailbox).values(
+                    email=email, domain_id=domain_id, source=source, created_at=at, **fields
+                )
+            )
+        else:
+            conn.execute(
+                update(t.mailbox).where(t.mailbox.c.id == existing).values(domain_id=domain_id, **fields)
+            )
+    return len(boxes)

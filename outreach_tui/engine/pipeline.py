@@ -1,0 +1,647 @@
+"""The send pipeline, in the order DESIGN.md fixes (steps 1-7).
+
+    identity → resolve lead → policy (one write transaction: facts, decision, audit,
+    attempt row in `sending`, COMMIT) → SMTP → finalize (one write transaction: counters,
+    idempotency, lead, attempt, or the failure's effects)
+
+Nothing is consumed (counters, idempotency key, lead status) until the server's final 250.
+Database work runs on one dedicated thread so the event loop (and a console sharing it)
+never blocks on SQLite, and in-process writers never contend for the lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+
+from sqlalchemy import Connection, Engine, Row, insert, select, update
+
+from outreach_tui.config import Settings
+from outreach_tui.core.days import local_day, next_day_start_utc
+from outreach_tui.core.errors import HeaderInjection
+from outreach_tui.core.policy import PolicyDecision, evaluate, idempotency_key
+from outreach_tui.core.region import domain_of
+from outreach_tui.core.retry import next_retry_at
+from outreach_tui.core.states import AttemptState, ErrorClass, LeadStatus
+from outreach_tui.db import ledger
+from outreach_tui.db import tables as t
+from outreach_tui.db.session import read_tx, write_tx
+from outreach_tui.engine.clock import Clock
+from outreach_tui.mail.message import (
+    OutgoingMessage,
+    build_message,
+    check_outgoing,
+    new_message_id,
+    unsubscribe_url,
+)
+from outreach_tui.mail.smtp import DeliveryResult, MailSender, SmtpEndpoint
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+Status = Literal["sent", "blocked", "deferred", "retry", "failed", "unknown", "skipped"]
+
+
+@dataclass(frozen=True, slots=True)
+class SendRequest:
+    """A one-off send (CLI `send`, a reply from the inbox)."""
+
+    sender_email: str
+    recipient_email: str
+    subject: str
+    body: str
+    in_reply_to: str | None = None
+    references: str | None = None
+    postal_address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendOutcome:
+    """What the caller may show: a short sentence, never server details or secrets."""
+
+    status: Status
+    message: str
+    attempt_id: int | None = None
+    decision: PolicyDecision | None = None
+    error_class: ErrorClass | None = None
+    next_attempt_at: datetime | None = None
+
+    @property
+    def sent(self) -> bool:
+        return self.status == "sent"
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    attempt: Row[Any]
+    mailbox: Row[Any]
+    decision: PolicyDecision
+
+
+_SHORT_MESSAGES: dict[ErrorClass, str] = {
+    ErrorClass.TRANSIENT: "temporary failure; will retry later",
+    ErrorClass.HARD_BOUNCE: "recipient address rejected; suppressed",
+    ErrorClass.REJECTED_MESSAGE: "the server refused the message",
+    ErrorClass.SENDER_REFUSED: "the server refused the sending address",
+    ErrorClass.AUTH: "mailbox authentication failed",
+    ErrorClass.TLS: "secure connection to the mail server failed",
+    ErrorClass.CONNECTION: "could not reach the mail server; will retry later",
+    ErrorClass.UNKNOWN_OUTCOME: "outcome unknown (connection lost after sending); not resent",
+    ErrorClass.INVALID_MESSAGE: "message refused before sending",
+    ErrorClass.EXPIRED: "gave up after retrying for too long",
+}
+
+
+class SendPipeline:
+    def __init__(
+        self,
+        *,
+        db: Engine,
+        settings: Settings,
+        clock: Clock,
+        transport: MailSender,
+        operator_id: str,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.transport = transport
+        self.operator_id = operator_id
+        self.limits = settings.policy.limits()
+        self.retry_rules = settings.retry.rules()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outreach-db")
+
+    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+    # -- read-only check ---------------------------------------------------------------
+
+    def check(self, sender: str, recipient: str, subject: str) -> PolicyDecision:
+        """The decision a send would get now, without writing anything (`policy check`)."""
+        now = self.clock.now()
+        sender, recipient = sender.strip().lower(), recipient.strip().lower()
+        with read_tx(self.db) as conn:
+            mailbox = ledger.mailbox_by_email(conn, sender)
+            lead_status = conn.execute(
+                select(t.lead.c.status).where(t.lead.c.email == recipient)
+            ).scalar()
+            facts = ledger.gather_facts(
+                conn,
+                operator_id=self.operator_id,
+                sender=sender,
+                recipient=recipient,
+                subject=subject,
+                idem_key=idempotency_key(sender, recipient, subject),
+                day=local_day(now, self.settings.tz),
+                now=now,
+                limits=self.limits,
+                mailbox=mailbox,
+                mailbox_daily_limit=_mailbox_limit(mailbox),
+                lead_status=lead_status,
+            )
+        return evaluate(facts, self.limits)
+
+    # -- sending -------------------------------------------------------------------------
+
+    async def send_new(self, request: SendRequest) -> SendOutcome:
+        """Steps 1-7 for a one-off message (creates the lead if it is new)."""
+        prepared = await self._db(self._prepare_new, request)
+        if isinstance(prepared, SendOutcome):
+            return prepared
+        return await self._deliver(prepared)
+
+    async def send_attempt(self, attempt_id: int) -> SendOutcome:
+        """Steps 3-7 for an attempt already in the ledger (approved and due)."""
+        prepared = await self._db(self._prepare_queued, attempt_id)
+        if isinstance(prepared, SendOutcome):
+            return prepared
+        return await self._deliver(prepared)
+
+    def recover_interrupted(self) -> list[int]:
+        """At start-up: attempts left `sending` by a crash become `unknown`."""
+        now = self.clock.now()
+        with write_tx(self.db) as conn:
+            found = ledger.mark_interrupted_unknown(conn, now)
+            for attempt_id in found:
+                ledger.write_event(
+                    conn,
+                    kind="attempt_unknown",
+                    severity="warning",
+                    subject_type="attempt",
+                    subject_id=attempt_id,
+                    message="a send was interrupted; its outcome is unknown and it will not be "
+                    "resent automatically",
+                    at=now,
+                )
+        if found:
+            log.warning("marked %d interrupted attempts as unknown: %s", len(found), found)
+        return found
+
+    async def _deliver(self, prepared: _Prepared) -> SendOutcome:
+        attempt, mailbox = prepared.attempt, prepared.mailbox
+        payload = self._payload(attempt, mailbox)
+        endpoint = self.endpoint_for(mailbox)
+        try:
+            result = await self.transport.deliver(
+                endpoint, mailbox.email, attempt.recipient_email, payload
+            )
+        except Exception as exc:  # a transport bug must not leave the row in `sending`
+            log.exception("transport failed unexpectedly for attempt %s", attempt.id)
+            result = DeliveryResult(
+                accepted=False,
+                error_class=ErrorClass.UNKNOWN_OUTCOME,
+                detail=f"unexpected {type(exc).__name__}: {exc}",
+            )
+        outcome = await self._db(self._finalize, attempt, mailbox, result)
+        return SendOutcome(
+            status=outcome.status,
+            message=outcome.message,
+            attempt_id=attempt.id,
+            decision=prepared.decision,
+            error_class=outcome.error_class,
+            next_attempt_at=outcome.next_attempt_at,
+        )
+
+    def endpoint_for(self, mailbox: Row[Any]) -> SmtpEndpoint:
+        return SmtpEndpoint(
+            host=mailbox.smtp_host,
+            port=mailbox.smtp_port,
+            security="tls" if mailbox.smtp_security == "tls" else "starttls",
+            username=mailbox.smtp_user or mailbox.email,
+            password_ref=mailbox.smtp_password_ref,
+            verify_tls=bool(mailbox.verify_tls),
+            timeout=self.settings.smtp_send_timeout,
+            ca_file=self.settings.tls.ca_file,
+            label=mailbox.email,
+        )
+
+    def _payload(self, attempt: Row[Any], mailbox: Row[Any]) -> bytes:
+        message = build_message(self._outgoing(attempt, mailbox))
+        return message.as_bytes()
+
+    def _outgoing(self, attempt: Row[Any], mailbox: Row[Any], **overrides: Any) -> OutgoingMessage:
+        sending = self.settings.sending
+        fields: dict[str, Any] = {
+            "sender_email": mailbox.email,
+            "sender_name": mailbox.from_name or "",
+            "recipient_email": attempt.recipient_email,
+            "subject": attempt.subject,
+            "body": attempt.body,
+            "message_id": attempt.message_id,
+            "date": attempt.sending_started_at or self.clock.now(),
+            "in_reply_to": attempt.in_reply_to,
+            "references": attempt.references,
+            "unsubscribe_mailto": sending.unsubscribe_mailto or mailbox.email,
+            "unsubscribe_url": unsubscribe_url(
+                sending.unsubscribe_url,
+                recipient=attempt.recipient_email,
+                message_id=attempt.message_id,
+            ),
+            "postal_address": self._postal_address(attempt),
+        }
+        fields.update(overrides)
+        return OutgoingMessage(**fields)
+
+    def _postal_address(self, attempt: Row[Any]) -> str | None:
+        return getattr(attempt, "postal_address", None) or self.settings.sending.postal_address
+
+    # -- step 3-4: policy, audit, ledger ------------------------------------------------
+
+    def _prepare_new(self, request: SendRequest) -> _Prepared | SendOutcome:
+        now = self.clock.now()
+        sender = request.sender_email.strip().lower()
+        recipient = request.recipient_email.strip().lower()
+        with write_tx(self.db) as conn:
+            mailbox = ledger.mailbox_by_email(conn, sender)
+            if mailbox is None:
+                return SendOutcome("blocked", f"no mailbox is configured for {sender}")
+            lead = ledger.get_or_create_lead(conn, recipient, source="send", at=now)
+            key = idempotency_key(sender, recipient, request.subject)
+            decision = self._decide(conn, mailbox, lead, request.subject, key, now, None, None)
+            message_id = new_message_id(sender)
+            injection = self._injection(
+                OutgoingMessage(
+                    sender_email=sender,
+                    sender_name=mailbox.from_name or "",
+                    recipient_email=recipient,
+                    subject=request.subject,
+                    body=request.body,
+                    message_id=message_id,
+                    date=now,
+                    in_reply_to=request.in_reply_to,
+                    references=request.references,
+                )
+            )
+            if injection is not None or not decision.allowed:
+                reason = injection or decision.reason
+                ledger.write_audit(
+                    conn,
+                    user_id=self.operator_id,
+                    policy_result="blocked",
+                    reason=reason,
+                    at=now,
+                    lead_email=recipient,
+                    sender_email=sender,
+                    subject=request.subject,
+                    legal_basis=decision.legal_basis,
+                )
+                return SendOutcome("blocked", reason, decision=decision)
+            result = conn.execute(
+                insert(t.attempt).values(
+                    lead_id=lead.id,
+                    mailbox_id=mailbox.id,
+                    operator_id=self.operator_id,
+                    sender_email=sender,
+                    recipient_email=recipient,
+                    recipient_domain=domain_of(recipient),
+                    subject=request.subject,
+                    body=request.body,
+                    idempotency_key=key,
+                    state=AttemptState.SENDING.value,
+                    message_id=message_id,
+                    in_reply_to=request.in_reply_to,
+                    references=request.references,
+                    legal_basis=decision.legal_basis,
+                    region=decision.region,
+                    policy_result="allowed",
+                    first_tried_at=now,
+                    sending_started_at=now,
+                    approved_by=self.operator_id,
+                    approved_at=now,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            attempt_id = result.inserted_primary_key[0]
+            ledger.write_audit(
+                conn,
+                user_id=self.operator_id,
+                policy_result="allowed",
+                reason="allowed",
+                at=now,
+                lead_email=recipient,
+                sender_email=sender,
+                subject=request.subject,
+                legal_basis=decision.legal_basis,
+                attempt_id=attempt_id,
+            )
+            attempt = conn.execute(select(t.attempt).where(t.attempt.c.id == attempt_id)).one()
+        return _Prepared(attempt, mailbox, decision)
+
+    def _prepare_queued(self, attempt_id: int) -> _Prepared | SendOutcome:
+        now = self.clock.now()
+        with write_tx(self.db) as conn:
+            attempt = conn.execute(select(t.attempt).where(t.attempt.c.id == attempt_id)).first()
+            if attempt is None or attempt.state != AttemptState.APPROVED.value:
+                return SendOutcome("skipped", "not waiting to be sent", attempt_id=attempt_id)
+            if attempt.next_attempt_at is not None and attempt.next_attempt_at > now:
+                return SendOutcome("skipped", "not due yet", attempt_id=attempt_id)
+            mailbox = conn.execute(
+                select(t.mailbox).where(t.mailbox.c.id == attempt.mailbox_id)
+            ).first()
+            lead = conn.execute(select(t.lead).where(t.lead.c.id == attempt.lead_id)).one()
+            if mailbox is None:
+                return self._reject(conn, attempt, "its mailbox no longer exists", now)
+            decision = self._decide(
+                conn,
+                mailbox,
+                lead,
+                attempt.subject,
+                attempt.idempotency_key,
+                now,
+                attempt.campaign_id,
+                attempt.id,
+            )
+            injection = self._injection(self._outgoing(attempt, mailbox, date=now))
+            if injection is not None:
+                return self._reject(conn, attempt, injection, now, decision)
+            if not decision.allowed:
+                if decision.temporary:
+                    return self._defer(conn, attempt, decision, now)
+                return self._reject(conn, attempt, decision.reason, now, decision)
+            claimed = conn.execute(
+                update(t.attempt)
+                .where(
+                    t.attempt.c.id == attempt.id,
+                    t.attempt.c.state == AttemptState.APPROVED.value,
+                )
+                .values(
+                    state=AttemptState.SENDING.value,
+                    sending_started_at=now,
+                    first_tried_at=attempt.first_tried_at or now,
+                    legal_basis=decision.legal_basis,
+                    region=decision.region,
+                    policy_result="allowed",
+                    updated_at=now,
+                )
+            )
+            if claimed.rowcount != 1:
+                return SendOutcome("skipped", "taken by another sender", attempt_id=attempt_id)
+            ledger.write_audit(
+                conn,
+                user_id=self.operator_id,
+                policy_result="allowed",
+                reason="allowed",
+                at=now,
+                lead_email=attempt.recipient_email,
+                sender_email=attempt.sender_email,
+                subject=attempt.subject,
+                legal_basis=decision.legal_basis,
+                attempt_id=attempt.id,
+            )
+            attempt = conn.execute(select(t.attempt).where(t.attempt.c.id == attempt_id)).one()
+        return _Prepared(attempt, mailbox, decision)
+
+    def _decide(
+        self,
+        conn: Connection,
+        mailbox: Row[Any],
+        lead: Row[Any],
+        subject: str,
+        key: str,
+        now: datetime,
+        campaign_id: int | None,
+        exclude_attempt: int | None,
+    ) -> PolicyDecision:
+        facts = ledger.gather_facts(
+            conn,
+            operator_id=self.operator_id,
+            sender=mailbox.email,
+            recipient=lead.email,
+            subject=subject,
+            idem_key=key,
+            day=local_day(now, self.settings.tz),
+            now=now,
+            limits=self.limits,
+            mailbox=mailbox,
+            mailbox_daily_limit=_mailbox_limit(mailbox),
+            campaign_id=campaign_id,
+            lead_status=lead.status,
+            exclude_attempt=exclude_attempt,
+        )
+        return evaluate(facts, self.limits)
+
+    @staticmethod
+    def _injection(message: OutgoingMessage) -> str | None:
+        try:
+            check_outgoing(message)
+        except HeaderInjection as exc:
+            return str(exc)
+        return None
+
+    def _reject(
+        self,
+        conn: Connection,
+        attempt: Row[Any],
+        reason: str,
+        now: datetime,
+        decision: PolicyDecision | None = None,
+    ) -> SendOutcome:
+        conn.execute(
+            update(t.attempt)
+            .where(t.attempt.c.id == attempt.id)
+            .values(
+                state=AttemptState.REJECTED.value,
+                policy_result="blocked",
+                error_detail=reason,
+                updated_at=now,
+            )
+        )
+        ledger.write_audit(
+            conn,
+            user_id=self.operator_id,
+            policy_result="blocked",
+            reason=reason,
+            at=now,
+            lead_email=attempt.recipient_email,
+            sender_email=attempt.sender_email,
+            subject=attempt.subject,
+            legal_basis=decision.legal_basis if decision else None,
+            attempt_id=attempt.id,
+        )
+        return SendOutcome("blocked", reason, attempt_id=attempt.id, decision=decision)
+
+    def _defer(
+        self, conn: Connection, attempt: Row[Any], decision: PolicyDecision, now: datetime
+    ) -> SendOutcome:
+        """A temporary block (cap reached, paused): try again when it can clear."""
+        later = next_day_start_utc(now, self.settings.tz)
+        conn.execute(
+            update(t.attempt)
+            .where(t.attempt.c.id == attempt.id)
+            .values(next_attempt_at=later, policy_result="deferred", updated_at=now)
+        )
+        ledger.write_audit(
+            conn,
+            user_id=self.operator_id,
+            policy_result="blocked",
+            reason=decision.reason,
+            at=now,
+            lead_email=attempt.recipient_email,
+            sender_email=attempt.sender_email,
+            subject=attempt.subject,
+            legal_basis=decision.legal_basis,
+            attempt_id=attempt.id,
+        )
+        return SendOutcome(
+            "deferred", decision.reason, attempt_id=attempt.id, decision=decision,
+            next_attempt_at=later,
+        )
+
+    # -- step 6: finalize -----------------------------------------------------------------
+
+    def _finalize(
+        self, attempt: Row[Any], mailbox: Row[Any], result: DeliveryResult
+    ) -> SendOutcome:
+        now = self.clock.now()
+        if result.accepted:
+            self._record_sent(attempt, mailbox, result, now)
+            return SendOutcome("sent", "sent", attempt_id=attempt.id)
+        error_class = result.error_class or ErrorClass.UNKNOWN_OUTCOME
+        log.warning(
+            "attempt %s via %s to %s: %s (%s)",
+            attempt.id, mailbox.email, attempt.recipient_email, error_class.value, result.detail,
+        )  # fmt: skip
+        with write_tx(self.db) as conn:
+            return self._record_failure(conn, attempt, mailbox, result, error_class, now)
+
+    def _record_sent(
+        self, attempt: Row[Any], mailbox: Row[Any], result: DeliveryResult, now: datetime
+    ) -> None:
+        day = local_day(now, self.settings.tz)
+        with write_tx(self.db) as conn:
+            conn.execute(
+                update(t.attempt)
+                .where(t.attempt.c.id == attempt.id)
+                .values(
+                    state=AttemptState.SENT.value,
+                    sent_at=now,
+                    smtp_code=result.code,
+                    smtp_response=result.response[:500],
+                    error_class=None,
+                    error_detail=None,
+                    updated_at=now,
+                )
+            )
+            ledger.increment_counter(conn, ledger.SCOPE_USER, attempt.operator_id, day)
+            ledger.increment_counter(conn, ledger.SCOPE_DOMAIN, attempt.recipient_domain, day)
+            ledger.increment_counter(conn, ledger.SCOPE_MAILBOX, mailbox.email, day)
+            ledger.record_idempotency(conn, attempt.idempotency_key, attempt.id, now)
+            conn.execute(
+                update(t.lead)
+                .where(t.lead.c.id == attempt.lead_id, t.lead.c.status == LeadStatus.NEW.value)
+                .values(status=LeadStatus.CONTACTED.value, updated_at=now)
+            )
+            conn.execute(
+                update(t.mailbox)
+                .where(t.mailbox.c.id == mailbox.id)
+                .values(last_sent_at=now)
+            )
+
+    def _record_failure(
+        self,
+        conn: Connection,
+        attempt: Row[Any],
+        mailbox: Row[Any],
+        result: DeliveryResult,
+        error_class: ErrorClass,
+        now: datetime,
+    ) -> SendOutcome:
+        common = {
+            "smtp_code": result.code,
+            "smtp_response": (result.response or "")[:500],
+            "error_class": error_class.value,
+            "error_detail": result.detail[:1000],
+            "updated_at": now,
+        }
+        if error_class is ErrorClass.UNKNOWN_OUTCOME:
+            self._set_attempt(conn, attempt.id, state=AttemptState.UNKNOWN.value, **common)
+            ledger.write_event(
+                conn, kind="attempt_unknown", severity="warning", subject_type="attempt",
+                subject_id=attempt.id, at=now,
+                message=f"send to {attempt.recipient_email} may or may not have been accepted; "
+                "not resent",
+            )  # fmt: skip
+            return SendOutcome("unknown", _SHORT_MESSAGES[error_class], error_class=error_class)
+        if error_class is ErrorClass.HARD_BOUNCE:
+            self._set_attempt(conn, attempt.id, state=AttemptState.FAILED.value, **common)
+            ledger.add_suppression(
+                conn, kind="address", value=attempt.recipient_email,
+                reason=f"hard bounce: {result.code} {result.response}"[:300],
+                source=f"bounce:attempt:{attempt.id}", at=now, created_by=self.operator_id,
+            )  # fmt: skip
+            conn.execute(
+                update(t.lead)
+                .where(t.lead.c.id == attempt.lead_id)
+                .values(status=LeadStatus.BOUNCED.value, updated_at=now)
+            )
+            ledger.write_event(
+                conn, kind="hard_bounce", severity="warning", subject_type="mailbox",
+                subject_id=mailbox.id, at=now,
+                message=f"{attempt.recipient_email} rejected by the server ({result.code}); "
+                "suppressed",
+                data={"attempt_id": attempt.id, "code": result.code},
+            )  # fmt: skip
+            return SendOutcome("failed", _SHORT_MESSAGES[error_class], error_class=error_class)
+        if error_class in (ErrorClass.REJECTED_MESSAGE, ErrorClass.INVALID_MESSAGE):
+            self._set_attempt(conn, attempt.id, state=AttemptState.FAILED.value, **common)
+            ledger.write_event(
+                conn, kind="message_rejected", severity="warning", subject_type="mailbox",
+                subject_id=mailbox.id, at=now,
+                message=f"message to {attempt.recipient_email} refused ({result.code})",
+                data={"attempt_id": attempt.id, "code": result.code},
+            )  # fmt: skip
+            return SendOutcome("failed", _SHORT_MESSAGES[error_class], error_class=error_class)
+
+        # Transient, or the mailbox's fault: nothing consumed, retried with backoff.
+        if error_class.counts_against_mailbox:
+            ledger.write_event(
+                conn, kind="mailbox_health", severity="critical"
+                if error_class in (ErrorClass.AUTH, ErrorClass.TLS) else "warning",
+                subject_type="mailbox", subject_id=mailbox.id, at=now,
+                message=f"{mailbox.email}: {_SHORT_MESSAGES[error_class]}",
+                data={"error_class": error_class.value, "attempt_id": attempt.id},
+            )  # fmt: skip
+        retries = attempt.retry_count + 1
+        retry_at = next_retry_at(
+            self.retry_rules, retries, attempt.first_tried_at or now, now
+        )
+        if retry_at is None:
+            common["error_class"] = ErrorClass.EXPIRED.value
+            self._set_attempt(
+                conn, attempt.id, state=AttemptState.FAILED.value, retry_count=retries, **common
+            )
+            return SendOutcome(
+                "failed", _SHORT_MESSAGES[ErrorClass.EXPIRED], error_class=ErrorClass.EXPIRED
+            )
+        self._set_attempt(
+            conn,
+            attempt.id,
+            state=AttemptState.APPROVED.value,
+            retry_count=retries,
+            next_attempt_at=retry_at,
+            **common,
+        )
+        return SendOutcome(
+            "retry", _SHORT_MESSAGES[error_class], error_class=error_class,
+            next_attempt_at=retry_at,
+        )  # fmt: skip
+
+    @staticmethod
+    def _set_attempt(conn: Connection, attempt_id: int, **values: Any) -> None:
+        conn.execute(update(t.attempt).where(t.attempt.c.id == attempt_id).values(**values))
+
+
+def _mailbox_limit(mailbox: Row[Any] | None) -> int | None:
+    if mailbox is None:
+        return None
+    limit = mailbox.daily_limit
+    return None if limit is None else int(limit)

@@ -1,0 +1,1 @@
+"""Network I/O: SMTP sending, message building (and later IMAP, DNS, probing)."""

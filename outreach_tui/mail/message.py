@@ -1,0 +1,106 @@
+"""Build outgoing messages. Every header value built from data is checked for CR/LF/NUL."""
+
+from __future__ import annotations
+
+import email.policy
+import email.utils
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from urllib.parse import quote
+
+from outreach_tui.core.headers import check_header_value
+from outreach_tui.core.region import domain_of
+
+# SMTP policy: CRLF line endings, and raise on any header that would need folding tricks.
+_POLICY = email.policy.SMTP.clone(raise_on_defect=True)
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    sender_email: str
+    sender_name: str
+    recipient_email: str
+    subject: str
+    body: str
+    message_id: str
+    date: datetime
+    in_reply_to: str | None = None
+    references: str | None = None
+    unsubscribe_mailto: str | None = None
+    unsubscribe_url: str | None = None
+    postal_address: str | None = None
+
+
+def new_message_id(sender_email: str) -> str:
+    """A unique Message-ID in the sender's domain (`<uuid@domain>`)."""
+    domain = domain_of(sender_email) or "localhost"
+    return f"<{uuid.uuid4().hex}@{domain}>"
+
+
+def check_outgoing(msg: OutgoingMessage) -> None:
+    """Raise `HeaderInjection` if any header-bound field carries CR/LF/NUL."""
+    for field, value in (
+        ("From address", msg.sender_email),
+        ("From name", msg.sender_name),
+        ("To address", msg.recipient_email),
+        ("Subject", msg.subject),
+        ("Message-ID", msg.message_id),
+        ("In-Reply-To", msg.in_reply_to or ""),
+        ("References", msg.references or ""),
+        ("List-Unsubscribe mailto", msg.unsubscribe_mailto or ""),
+        ("List-Unsubscribe URL", msg.unsubscribe_url or ""),
+    ):
+        check_header_value(field, value)
+
+
+def render_body(msg: OutgoingMessage) -> str:
+    """The text body with the compliance footer (postal address, how to opt out)."""
+    parts = [msg.body.rstrip("\n")]
+    footer: list[str] = []
+    if msg.postal_address:
+        footer.append(msg.postal_address)
+    if msg.unsubscribe_url:
+        footer.append(f"Unsubscribe: {msg.unsubscribe_url}")
+    elif msg.unsubscribe_mailto:
+        footer.append(f'To opt out, reply "unsubscribe" or write to {msg.unsubscribe_mailto}.')
+    if footer:
+        parts.append("-- \n" + "\n".join(footer))
+    return "\n\n".join(parts) + "\n"
+
+
+def build_message(msg: OutgoingMessage) -> EmailMessage:
+    """The RFC 5322 message, after refusing any header injection."""
+    check_outgoing(msg)
+    out = EmailMessage(policy=_POLICY)
+    out["From"] = email.utils.formataddr((msg.sender_name, msg.sender_email))
+    out["To"] = msg.recipient_email
+    out["Subject"] = msg.subject
+    out["Date"] = email.utils.format_datetime(msg.date)
+    out["Message-ID"] = msg.message_id
+    if msg.in_reply_to:
+        out["In-Reply-To"] = msg.in_reply_to
+    if msg.references:
+        out["References"] = msg.references
+    unsubscribe: list[str] = []
+    if msg.unsubscribe_mailto:
+        unsubscribe.append(f"<mailto:{msg.unsubscribe_mailto}?subject=unsubscribe>")
+    if msg.unsubscribe_url:
+        unsubscribe.append(f"<{msg.unsubscribe_url}>")
+    if unsubscribe:
+        out["List-Unsubscribe"] = ", ".join(unsubscribe)
+    if msg.unsubscribe_url:
+        out["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    # quoted-printable is 7-bit safe on every server, with or without 8BITMIME.
+    out.set_content(render_body(msg), charset="utf-8", cte="quoted-printable")
+    return out
+
+
+def unsubscribe_url(template: str | None, *, recipient: str, message_id: str) -> str | None:
+    """Fill {email} and {message_id} (URL-encoded) into the configured one-click URL."""
+    if not template:
+        return None
+    return template.replace("{email}", quote(recipient, safe="")).replace(
+        "{message_id}", quote(message_id.strip("<>"), safe="")
+    )

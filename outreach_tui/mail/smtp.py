@@ -1,0 +1,327 @@
+"""SMTP delivery with pinned TLS, verified certificates and connection reuse per mailbox.
+
+The DATA phase is driven by hand (not `aiosmtplib.SMTP.data`) because the pipeline must know
+whether the server's 354 had been received when a connection breaks: before it, nothing was
+handed over (transient); after it, the server may have accepted the message (RFC 1047), so
+the attempt is `unknown` and is never re-sent blindly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal, Protocol
+
+import aiosmtplib
+from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
+
+from outreach_tui.core.errors import ConfigError
+from outreach_tui.core.smtp_reply import Stage, classify_reply
+from outreach_tui.core.states import ErrorClass
+from outreach_tui.secrets import resolve_secret
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpEndpoint:
+    """How to reach one mailbox's submission server. The password is a reference."""
+
+    host: str
+    port: int
+    security: Literal["starttls", "tls"]
+    username: str
+    password_ref: str
+    verify_tls: bool = True
+    timeout: float = 30.0
+    ca_file: Path | None = None
+    local_hostname: str | None = None
+    label: str = ""  # for messages: the mailbox address
+
+    @property
+    def pool_key(self) -> tuple[str, int, str]:
+        return (self.host, self.port, self.username)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    """What happened to one message. `error_class` is None exactly when accepted."""
+
+    accepted: bool
+    code: int | None = None
+    response: str = ""
+    error_class: ErrorClass | None = None
+    stage: Stage | None = None
+    detail: str = ""
+
+
+class MailSender(Protocol):
+    """The transport interface the pipeline depends on (tests may swap it)."""
+
+    async def deliver(
+        self, endpoint: SmtpEndpoint, envelope_from: str, recipient: str, payload: bytes
+    ) -> DeliveryResult: ...
+
+    async def close(self) -> None: ...
+
+
+@lru_cache(maxsize=16)
+def client_tls_context(verify: bool, ca_file: Path | None) -> ssl.SSLContext:
+    """System trust store plus an optional extra CA; hostname checking on unless disabled."""
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    if ca_file is not None:
+        context.load_verify_locations(cafile=str(ca_file))
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class _SetupFailed(Exception):
+    def __init__(self, result: DeliveryResult) -> None:
+        super().__init__(result.detail)
+        self.result = result
+
+
+@dataclass
+class _Slot:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    client: aiosmtplib.SMTP | None = None
+
+
+class SmtpTransport:
+    """Delivers messages, keeping one authenticated connection per mailbox for reuse."""
+
+    def __init__(self, *, reuse_connections: bool = True) -> None:
+        self._slots: dict[tuple[str, int, str], _Slot] = {}
+        self._reuse = reuse_connections
+
+    async def deliver(
+        self, endpoint: SmtpEndpoint, envelope_from: str, recipient: str, payload: bytes
+    ) -> DeliveryResult:
+        slot = self._slots.setdefault(endpoint.pool_key, _Slot())
+        async with slot.lock:
+            reused = slot.client is not None and slot.client.is_connected
+            try:
+                client = await self._client(slot, endpoint)
+            except _SetupFailed as failed:
+                return failed.result
+            result = await _transaction(client, endpoint, envelope_from, recipient, payload)
+            if reused and _stale_connection(result):
+                # The server closed an idle connection before our MAIL: nothing was sent.
+                await _drop(slot)
+                try:
+                    client = await self._client(slot, endpoint)
+                except _SetupFailed as failed:
+                    return failed.result
+                result = await _transaction(client, endpoint, envelope_from, recipient, payload)
+            if not result.accepted or not self._reuse:
+                await _drop(slot, polite=result.error_class is not ErrorClass.UNKNOWN_OUTCOME)
+            return result
+
+    async def close(self) -> None:
+        for slot in self._slots.values():
+            async with slot.lock:
+                await _drop(slot)
+
+    async def _client(self, slot: _Slot, endpoint: SmtpEndpoint) -> aiosmtplib.SMTP:
+        if slot.client is not None and slot.client.is_connected:
+            return slot.client
+        slot.client = None
+        slot.client = await open_session(endpoint)
+        return slot.client
+
+
+def _stale_connection(result: DeliveryResult) -> bool:
+    return (
+        result.stage is Stage.MAIL
+        and result.error_class is ErrorClass.TRANSIENT
+        and (result.code is None or result.code == 421)
+    )
+
+
+async def _drop(slot: _Slot, *, polite: bool = True) -> None:
+    client, slot.client = slot.client, None
+    if client is None:
+        return
+    if polite and client.is_connected:
+        try:
+            await client.quit(timeout=5)
+            return
+        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError):
+            pass
+    client.close()
+
+
+async def open_session(endpoint: SmtpEndpoint) -> aiosmtplib.SMTP:
+    """Connect, pin TLS (STARTTLS required on 587, implicit TLS on 465), EHLO, AUTH."""
+    context = client_tls_context(endpoint.verify_tls, endpoint.ca_file)
+    implicit = endpoint.security == "tls"
+    client = aiosmtplib.SMTP(
+        hostname=endpoint.host,
+        port=endpoint.port,
+        use_tls=implicit,
+        start_tls=False,  # we do it by hand below, so a missing STARTTLS is an error
+        tls_context=context,
+        timeout=endpoint.timeout,
+        local_hostname=endpoint.local_hostname,
+    )
+    stage = Stage.CONNECT
+    try:
+        await client.connect()
+        stage = Stage.GREETING
+        await client.ehlo()
+        if not implicit:
+            if not client.supports_extension("starttls"):
+                raise _SetupFailed(
+                    DeliveryResult(
+                        accepted=False,
+                        error_class=ErrorClass.TLS,
+                        stage=stage,
+                        response="server does not offer STARTTLS",
+                        detail=f"{endpoint.host}:{endpoint.port} did not advertise STARTTLS; "
+                        "refusing to send in plaintext",
+                    )
+                )
+            await client.starttls()
+            await client.ehlo()
+        stage = Stage.AUTH
+        password = resolve_secret(endpoint.password_ref, key=f"SMTP password of {endpoint.label}")
+        await client.login(endpoint.username, password)
+    except _SetupFailed:
+        client.close()
+        raise
+    except ConfigError as exc:
+        client.close()
+        raise _SetupFailed(
+            DeliveryResult(
+                accepted=False,
+                error_class=ErrorClass.AUTH,
+                stage=Stage.AUTH,
+                response="password reference could not be resolved",
+                detail=str(exc),
+            )
+        ) from None
+    except aiosmtplib.SMTPAuthenticationError as exc:
+        client.close()
+        raise _SetupFailed(
+            DeliveryResult(
+                accepted=False,
+                code=exc.code,
+                response=exc.message,
+                error_class=ErrorClass.AUTH,
+                stage=Stage.AUTH,
+                detail=f"authentication failed for {endpoint.username}: {exc.code} {exc.message}",
+            )
+        ) from None
+    except aiosmtplib.SMTPResponseException as exc:
+        client.close()
+        klass = classify_reply(stage, exc.code, exc.message)
+        if stage is not Stage.AUTH and klass is ErrorClass.TRANSIENT:
+            klass = ErrorClass.CONNECTION
+        raise _SetupFailed(
+            DeliveryResult(
+                accepted=False,
+                code=exc.code,
+                response=exc.message,
+                error_class=klass,
+                stage=stage,
+                detail=f"{endpoint.host}:{endpoint.port} answered {exc.code} {exc.message} "
+                f"at {stage.value}",
+            )
+        ) from None
+    except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+        client.close()
+        raise _SetupFailed(_setup_error(endpoint, stage, exc)) from None
+    return client
+
+
+def _setup_error(endpoint: SmtpEndpoint, stage: Stage, exc: BaseException) -> DeliveryResult:
+    chain: list[BaseException] = []
+    cursor: BaseException | None = exc
+    while cursor is not None and len(chain) < 8:
+        chain.append(cursor)
+        cursor = cursor.__cause__ or cursor.__context__
+    tls_failure = next((e for e in chain if isinstance(e, ssl.SSLError)), None)
+    where = f"{endpoint.host}:{endpoint.port}"
+    if tls_failure is not None:
+        return DeliveryResult(
+            accepted=False,
+            error_class=ErrorClass.TLS,
+            stage=stage,
+            response="TLS handshake failed",
+            detail=f"TLS with {where} failed: {tls_failure}",
+        )
+    return DeliveryResult(
+        accepted=False,
+        error_class=ErrorClass.CONNECTION,
+        stage=stage,
+        response="connection failed",
+        detail=f"connection to {where} failed at {stage.value}: {type(exc).__name__}: {exc}",
+    )
+
+
+async def _transaction(
+    client: aiosmtplib.SMTP,
+    endpoint: SmtpEndpoint,
+    envelope_from: str,
+    recipient: str,
+    payload: bytes,
+) -> DeliveryResult:
+    """MAIL, RCPT, DATA on an open session. Never raises for SMTP or network trouble."""
+    stage = Stage.MAIL
+    try:
+        await client.mail(envelope_from)
+        stage = Stage.RCPT
+        await client.rcpt(recipient)
+        stage = Stage.DATA_START
+        start = await client.execute_command(b"DATA")
+        if start.code != 354:
+            return _refused(stage, start.code, start.message)
+        stage = Stage.DATA_END
+        protocol = client.protocol
+        if protocol is None:
+            raise aiosmtplib.SMTPServerDisconnected("connection lost after 354")
+        body = PERIOD_REGEX.sub(b"..", normalize_message_line_endings(payload))
+        if not body.endswith(b"\r\n"):
+            body += b"\r\n"
+        protocol.write(body + b".\r\n")
+        reply = await protocol.read_response(timeout=endpoint.timeout)
+    except aiosmtplib.SMTPResponseException as exc:
+        return _refused(stage, exc.code, exc.message)
+    except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+        client.close()
+        if stage is Stage.DATA_END:
+            return DeliveryResult(
+                accepted=False,
+                error_class=ErrorClass.UNKNOWN_OUTCOME,
+                stage=stage,
+                response="connection lost after the message was sent",
+                detail=f"{type(exc).__name__} after DATA to {endpoint.host}: {exc}",
+            )
+        # RFC 5321 §3.8: a dropped connection counts as a 451.
+        return DeliveryResult(
+            accepted=False,
+            error_class=ErrorClass.TRANSIENT,
+            stage=stage,
+            response="connection lost",
+            detail=f"{type(exc).__name__} at {stage.value} with {endpoint.host}: {exc}",
+        )
+    if reply.code != 250:
+        return _refused(stage, reply.code, reply.message)
+    return DeliveryResult(accepted=True, code=reply.code, response=reply.message, stage=stage)
+
+
+def _refused(stage: Stage, code: int, text: str) -> DeliveryResult:
+    return DeliveryResult(
+        accepted=False,
+        code=code,
+        response=text,
+        error_class=classify_reply(stage, code, text),
+        stage=stage,
+        detail=f"{code} {text} at {stage.value}",
+    )
