@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -37,6 +37,82 @@ def parent_domains(domain: str) -> list[str]:
     return [".".join(labels[i:]) for i in range(len(labels))]
 
 
+# Statements are built once: constructing SQLAlchemy expressions per call cost more than
+# running them (bench/send_pipeline.py); a prebuilt statement memoizes its cache key.
+
+
+def _counter_today(scope: str, key_param: str) -> Any:
+    return (
+        select(func.coalesce(func.sum(t.daily_counter.c.count), 0))
+        .where(
+            t.daily_counter.c.scope == scope,
+            t.daily_counter.c.key == bindparam(key_param),
+            t.daily_counter.c.day == bindparam("day", type_=t.daily_counter.c.day.type),
+        )
+        .scalar_subquery()
+    )
+
+
+def _in_flight_count(column: Any, param: str) -> Any:
+    return (
+        select(func.count())
+        .select_from(t.attempt)
+        .where(t.attempt.c.state.in_(_IN_FLIGHT), column == bindparam(param))
+        .scalar_subquery()
+    )
+
+
+_SINCE = bindparam("since", type_=t.attempt.c.updated_at.type)
+
+_FACTS = select(
+    (_counter_today(SCOPE_USER, "operator") + _in_flight_count(t.attempt.c.operator_id, "operator"))
+    .label("user_count"),
+    (_counter_today(SCOPE_DOMAIN, "rdomain")
+     + _in_flight_count(t.attempt.c.recipient_domain, "rdomain")).label("domain_count"),
+    (_counter_today(SCOPE_MAILBOX, "mailbox_email")
+     + _in_flight_count(t.attempt.c.mailbox_id, "mailbox_id")).label("mailbox_count"),
+    exists().where(
+        t.suppression.c.kind == "address", t.suppression.c.value == bindparam("recipient")
+    ).label("suppressed_address"),
+    select(t.suppression.c.value)
+    .where(
+        t.suppression.c.kind == "domain",
+        t.suppression.c.value.in_(bindparam("parents", expanding=True)),
+    )
+    .order_by(func.length(t.suppression.c.value).desc())
+    .limit(1)
+    .scalar_subquery()
+    .label("suppressed_domain"),
+    or_(
+        exists().where(
+            t.idempotency_key.c.key == bindparam("idem_key"),
+            t.idempotency_key.c.sent_at > _SINCE,
+        ),
+        exists().where(
+            t.attempt.c.idempotency_key == bindparam("idem_key"),
+            t.attempt.c.state.in_(_MAYBE_DELIVERED),
+            t.attempt.c.updated_at > _SINCE,
+            t.attempt.c.id != bindparam("exclude_attempt"),
+        ),
+    ).label("duplicate"),
+    select(t.campaign.c.status)
+    .where(t.campaign.c.id == bindparam("campaign_id"))
+    .scalar_subquery()
+    .label("campaign_status"),
+)  # fmt: skip
+
+_MAILBOX_BY_EMAIL = (
+    select(t.mailbox, t.sending_domain.c.paused.label("domain_paused"))
+    .select_from(t.mailbox.outerjoin(t.sending_domain, t.sending_domain.c.id == t.mailbox.c.domain_id))
+    .where(t.mailbox.c.email == bindparam("email"))
+)
+_MAILBOX_BY_ID = (
+    select(t.mailbox, t.sending_domain.c.paused.label("domain_paused"))
+    .select_from(t.mailbox.outerjoin(t.sending_domain, t.sending_domain.c.id == t.mailbox.c.domain_id))
+    .where(t.mailbox.c.id == bindparam("id"))
+)
+
+
 def counter_value(conn: Connection, scope: str, key: str, day: date) -> int:
     value = conn.execute(
         select(t.daily_counter.c.count).where(
@@ -48,28 +124,94 @@ def counter_value(conn: Connection, scope: str, key: str, day: date) -> int:
     return int(value or 0)
 
 
+def _upsert(conn: Connection, table: Any) -> Any:
+    return (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
+
+
+_COUNTER_UPSERT: dict[str, Any] = {}
+
+
+def increment_counters(conn: Connection, keys: list[tuple[str, str]], day: date, by: int = 1) -> None:
+    """Atomic upsert of several counters: `count = count + by` (SQLite and PostgreSQL)."""
+    stmt = _COUNTER_UPSERT.get(conn.dialect.name)
+    if stmt is None:
+        base = _upsert(conn, t.daily_counter)
+        stmt = base.on_conflict_do_update(
+            index_elements=["scope", "key", "day"],
+            set_={"count": t.daily_counter.c.count + base.excluded.count},
+        )
+        _COUNTER_UPSERT[conn.dialect.name] = stmt
+    conn.execute(stmt, [{"scope": s, "key": k, "day": day, "count": by} for s, k in keys])
+
+
 def increment_counter(conn: Connection, scope: str, key: str, day: date, by: int = 1) -> None:
-    """Atomic upsert: `count = count + by` (SQLite and PostgreSQL)."""
-    dialect = conn.dialect.name
-    values = {"scope": scope, "key": key, "day": day, "count": by}
-    if dialect == "postgresql":
-        stmt: Any = pg_insert(t.daily_counter).values(**values)
-    else:
-        stmt = sqlite_insert(t.daily_counter).values(**values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["scope", "key", "day"],
-        set_={"count": t.daily_counter.c.count + stmt.excluded.count},
+    increment_counters(conn, [(scope, key)], day, by)
+
+
+def mailbox_by_email(conn: Connection, email: str) -> Row[Any] | None:
+    """The mailbox with its sending domain's paused flag (`domain_paused`)."""
+    return conn.execute(_MAILBOX_BY_EMAIL, {"email": email.lower()}).first()
+
+
+def mailbox_by_id(conn: Connection, mailbox_id: int) -> Row[Any] | None:
+    return conn.execute(_MAILBOX_BY_ID, {"id": mailbox_id}).first()
+
+
+def gather_facts(
+    conn: Connection,
+    *,
+    operator_id: str,
+    sender: str,
+    recipient: str,
+    subject: str,
+    idem_key: str,
+    day: date,
+    now: datetime,
+    limits: PolicyLimits,
+    mailbox: Row[Any] | None,
+    mailbox_daily_limit: int | None,
+    campaign_id: int | None = None,
+    lead_status: str | None = None,
+    exclude_attempt: int | None = None,
+) -> PolicyFacts:
+    """Everything `core.policy.evaluate` needs, read in one statement of the caller's
+    transaction. Counts include attempts in flight (`sending`)."""
+    rdomain = domain_of(recipient)
+    row = conn.execute(
+        _FACTS,
+        {
+            "operator": operator_id,
+            "rdomain": rdomain,
+            "mailbox_email": mailbox.email if mailbox is not None else "",
+            "mailbox_id": mailbox.id if mailbox is not None else -1,
+            "day": day,
+            "recipient": recipient,
+            "parents": parent_domains(rdomain),
+            "idem_key": idem_key,
+            "since": now - timedelta(hours=limits.idempotency_window_hours),
+            "exclude_attempt": exclude_attempt if exclude_attempt is not None else -1,
+            "campaign_id": campaign_id if campaign_id is not None else -1,
+        },
+    ).one()
+    final = lead_status if lead_status and LeadStatus(lead_status).final else None
+    campaign_status = row.campaign_status
+    return PolicyFacts(
+        operator_id=operator_id,
+        sender=sender,
+        recipient=recipient,
+        subject=subject,
+        user_count_today=int(row.user_count),
+        domain_count_today=int(row.domain_count),
+        mailbox_count_today=int(row.mailbox_count) if mailbox is not None else 0,
+        mailbox_daily_limit=mailbox_daily_limit,
+        suppressed_address=bool(row.suppressed_address),
+        suppressed_domain=row.suppressed_domain,
+        duplicate_within_window=bool(row.duplicate),
+        mailbox_paused=mailbox is not None and mailbox.phase in BLOCKED_PHASES,
+        sending_domain_paused=mailbox is not None and bool(mailbox.domain_paused),
+        campaign_paused=campaign_status is not None and campaign_status != "active",
+        lead_final_status=final,
     )
-    conn.execute(stmt)
-
-
-def _in_flight(conn: Connection, *conditions: Any) -> int:
-    value = conn.execute(
-        select(func.count())
-        .select_from(t.attempt)
-        .where(t.attempt.c.state.in_(_IN_FLIGHT), *conditions)
-    ).scalar()
-    return int(value or 0)
 
 
 def suppression_hits(conn: Connection, recipient: str) -> tuple[bool, str | None]:
@@ -91,104 +233,7 @@ def suppression_hits(conn: Connection, recipient: str) -> tuple[bool, str | None
     return address, (max(domains, key=len) if domains else None)
 
 
-def is_duplicate(conn: Connection, key: str, since: datetime, *, exclude_attempt: int | None) -> bool:
-    """Sent (or possibly sent) with the same idempotency key since `since`."""
-    sent = conn.execute(
-        select(t.idempotency_key.c.key).where(
-            t.idempotency_key.c.key == key, t.idempotency_key.c.sent_at > since
-        )
-    ).first()
-    if sent is not None:
-        return True
-    conditions = [
-        t.attempt.c.idempotency_key == key,
-        t.attempt.c.state.in_(_MAYBE_DELIVERED),
-        t.attempt.c.updated_at > since,
-    ]
-    if exclude_attempt is not None:
-        conditions.append(t.attempt.c.id != exclude_attempt)
-    return conn.execute(select(t.attempt.c.id).where(*conditions).limit(1)).first() is not None
-
-
-def mailbox_by_email(conn: Connection, email: str) -> Row[Any] | None:
-    return conn.execute(select(t.mailbox).where(t.mailbox.c.email == email.lower())).first()
-
-
-def sending_domain_paused(conn: Connection, domain_id: int | None) -> bool:
-    if domain_id is None:
-        return False
-    return bool(
-        conn.execute(
-            select(t.sending_domain.c.paused).where(t.sending_domain.c.id == domain_id)
-        ).scalar()
-    )
-
-
-def campaign_paused(conn: Connection, campaign_id: int | None) -> bool:
-    if campaign_id is None:
-        return False
-    status = conn.execute(
-        select(t.campaign.c.status).where(t.campaign.c.id == campaign_id)
-    ).scalar()
-    return status is not None and status != "active"
-
-
-def gather_facts(
-    conn: Connection,
-    *,
-    operator_id: str,
-    sender: str,
-    recipient: str,
-    subject: str,
-    idem_key: str,
-    day: date,
-    now: datetime,
-    limits: PolicyLimits,
-    mailbox: Row[Any] | None,
-    mailbox_daily_limit: int | None,
-    campaign_id: int | None = None,
-    lead_status: str | None = None,
-    exclude_attempt: int | None = None,
-) -> PolicyFacts:
-    """Everything `core.policy.evaluate` needs, read in the caller's transaction."""
-    rdomain = domain_of(recipient)
-    user_count = counter_value(conn, SCOPE_USER, operator_id, day) + _in_flight(
-        conn, t.attempt.c.operator_id == operator_id
-    )
-    domain_count = counter_value(conn, SCOPE_DOMAIN, rdomain, day) + _in_flight(
-        conn, t.attempt.c.recipient_domain == rdomain
-    )
-    mailbox_count = 0
-    if mailbox is not None:
-        mailbox_count = counter_value(conn, SCOPE_MAILBOX, mailbox.email, day) + _in_flight(
-            conn, t.attempt.c.mailbox_id == mailbox.id
-        )
-    address_hit, domain_hit = suppression_hits(conn, recipient)
-    duplicate = is_duplicate(
-        conn,
-        idem_key,
-        now - timedelta(hours=limits.idempotency_window_hours),
-        exclude_attempt=exclude_attempt,
-    )
-    final = lead_status if lead_status and LeadStatus(lead_status).final else None
-    return PolicyFacts(
-        operator_id=operator_id,
-        sender=sender,
-        recipient=recipient,
-        subject=subject,
-        user_count_today=user_count,
-        domain_count_today=domain_count,
-        mailbox_count_today=mailbox_count,
-        mailbox_daily_limit=mailbox_daily_limit,
-        suppressed_address=address_hit,
-        suppressed_domain=domain_hit,
-        duplicate_within_window=duplicate,
-        mailbox_paused=mailbox is not None and mailbox.phase in BLOCKED_PHASES,
-        sending_domain_paused=mailbox is not None
-        and sending_domain_paused(conn, mailbox.domain_id),
-        campaign_paused=campaign_paused(conn, campaign_id),
-        lead_final_status=final,
-    )
+_AUDIT_INSERT = insert(t.audit_log)
 
 
 def write_audit(
@@ -205,17 +250,18 @@ def write_audit(
     attempt_id: int | None = None,
 ) -> None:
     conn.execute(
-        insert(t.audit_log).values(
-            user_id=user_id,
-            lead_email=lead_email,
-            sender_email=sender_email,
-            subject=subject,
-            policy_result=policy_result,
-            reason=reason,
-            legal_basis=legal_basis,
-            timestamp=at,
-            attempt_id=attempt_id,
-        )
+        _AUDIT_INSERT,
+        {
+            "user_id": user_id,
+            "lead_email": lead_email,
+            "sender_email": sender_email,
+            "subject": subject,
+            "policy_result": policy_result,
+            "reason": reason,
+            "legal_basis": legal_basis,
+            "timestamp": at,
+            "attempt_id": attempt_id,
+        },
     )
 
 
@@ -244,17 +290,21 @@ def write_event(
     )
 
 
+_LEAD_BY_EMAIL = select(t.lead).where(t.lead.c.email == bindparam("email"))
+_LEAD_INSERT = insert(t.lead)
+
+
 def get_or_create_lead(conn: Connection, email: str, *, source: str, at: datetime) -> Row[Any]:
     email = email.strip().lower()
-    row = conn.execute(select(t.lead).where(t.lead.c.email == email)).first()
+    row = conn.execute(_LEAD_BY_EMAIL, {"email": email}).first()
     if row is not None:
         return row
     conn.execute(
-        insert(t.lead).values(
-            email=email, domain=domain_of(email), status="new", source=source, created_at=at
-        )
-    )
-    created = conn.execute(select(t.lead).where(t.lead.c.email == email)).first()
+        _LEAD_INSERT,
+        {"email": email, "domain": domain_of(email), "status": "new", "source": source,
+         "created_at": at},
+    )  # fmt: skip
+    created = conn.execute(_LEAD_BY_EMAIL, {"email": email}).first()
     assert created is not None
     return created
 
@@ -287,15 +337,19 @@ def add_suppression(
     return True
 
 
+_IDEM_UPSERT: dict[str, Any] = {}
+
+
 def record_idempotency(conn: Connection, key: str, attempt_id: int, at: datetime) -> None:
-    dialect = conn.dialect.name
-    values = {"key": key, "attempt_id": attempt_id, "sent_at": at}
-    stmt: Any = (pg_insert if dialect == "postgresql" else sqlite_insert)(t.idempotency_key)
-    stmt = stmt.values(**values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["key"], set_={"attempt_id": attempt_id, "sent_at": at}
-    )
-    conn.execute(stmt)
+    stmt = _IDEM_UPSERT.get(conn.dialect.name)
+    if stmt is None:
+        base = _upsert(conn, t.idempotency_key)
+        stmt = base.on_conflict_do_update(
+            index_elements=["key"],
+            set_={"attempt_id": base.excluded.attempt_id, "sent_at": base.excluded.sent_at},
+        )
+        _IDEM_UPSERT[conn.dialect.name] = stmt
+    conn.execute(stmt, {"key": key, "attempt_id": attempt_id, "sent_at": at})
 
 
 def mark_interrupted_unknown(conn: Connection, at: datetime) -> list[int]:

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import email.policy
+import email.charset
 import email.utils
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
+from email.header import Header
+from email.mime.text import MIMEText
 from urllib.parse import quote
 
 from outreach_tui.core.headers import check_header_value
 from outreach_tui.core.region import domain_of
 
-# SMTP policy: CRLF line endings, and raise on any header that would need folding tricks.
-_POLICY = email.policy.SMTP.clone(raise_on_defect=True)
+_UTF8 = email.charset.Charset("utf-8")
+_UTF8.header_encoding = email.charset.QP
+_UTF8.body_encoding = email.charset.QP
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,13 +72,20 @@ def render_body(msg: OutgoingMessage) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def build_message(msg: OutgoingMessage) -> EmailMessage:
-    """The RFC 5322 message, after refusing any header injection."""
+def build_message(msg: OutgoingMessage) -> bytes:
+    """The RFC 5322 message as bytes, after refusing any header injection.
+
+    Built with the compat32 `email.mime` classes: they are several times faster than
+    `EmailMessage` with the default policy (which showed in bench/send_pipeline.py), and
+    every header value has already been validated by `check_outgoing`. Non-ASCII header
+    text is RFC 2047-encoded; the body is quoted-printable (7-bit safe everywhere).
+    """
     check_outgoing(msg)
-    out = EmailMessage(policy=_POLICY)
-    out["From"] = email.utils.formataddr((msg.sender_name, msg.sender_email))
+    out = MIMEText(render_body(msg), "plain", _UTF8)
+    out["From"] = email.utils.formataddr((msg.sender_name, msg.sender_email), charset="utf-8")
     out["To"] = msg.recipient_email
-    out["Subject"] = msg.subject
+    charset = "us-ascii" if msg.subject.isascii() else "utf-8"
+    out["Subject"] = Header(msg.subject, charset, header_name="Subject")
     out["Date"] = email.utils.format_datetime(msg.date)
     out["Message-ID"] = msg.message_id
     if msg.in_reply_to:
@@ -92,9 +101,7 @@ def build_message(msg: OutgoingMessage) -> EmailMessage:
         out["List-Unsubscribe"] = ", ".join(unsubscribe)
     if msg.unsubscribe_url:
         out["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    # quoted-printable is 7-bit safe on every server, with or without 8BITMIME.
-    out.set_content(render_body(msg), charset="utf-8", cte="quoted-printable")
-    return out
+    return out.as_bytes()
 
 
 def unsubscribe_url(template: str | None, *, recipient: str, message_id: str) -> str | None:

@@ -1,0 +1,38 @@
+# One place for the commands README.md gives. `make test` sets up everything the tests need.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: setup demo test check lint typecheck bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+setup: $(STAMP)
+
+## Set up and start the console (until the console lands: the command's help).
+demo: setup
+	$(BIN)/outreach-tui --help
+
+## Set up and run every test.
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check outreach_tui tests bench
+	$(BIN)/ruff format --check outreach_tui tests bench
+
+typecheck: setup
+	$(BIN)/mypy outreach_tui
+
+check: lint typecheck test
+
+bench: setup
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
