@@ -21,7 +21,7 @@ class Sink:
         self.count = 0
         self.delay = delay
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd API)
+    async def handle_DATA(self, server, session, envelope):
         self.count += 1
         if self.delay:
             await asyncio.sleep(self.delay)
@@ -41,8 +41,15 @@ async def main() -> None:
     handler = Sink(delay)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: SMTP(handler, tls_context=context, require_starttls=True, authenticator=_auth,
-                     auth_require_tls=True, auth_required=True, hostname="sink.local"),
+        lambda: SMTP(
+            handler,
+            tls_context=context,
+            require_starttls=True,
+            authenticator=_auth,
+            auth_require_tls=True,
+            auth_required=True,
+            hostname="sink.local",
+        ),
         host="127.0.0.1",
         port=0,
     )

@@ -27,7 +27,9 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "INFO", file: Path | None = None, *, stderr: bool = False) -> Path:
+def configure_logging(
+    level: str = "INFO", file: Path | None = None, *, stderr: bool = False
+) -> Path:
     """Log to `file` (default: the platform log dir); also to stderr when asked (the worker)."""
     path = file or locations.log_dir() / "outreach-tui.log"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -36,6 +38,7 @@ def configure_logging(level: str = "INFO", file: Path | None = None, *, stderr: 
     for handler in list(root.handlers):
         if getattr(handler, "_outreach", False):
             root.removeHandler(handler)
+            handler.close()
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     handlers: list[logging.Handler] = [logging.FileHandler(path, encoding="utf-8")]
     if stderr:

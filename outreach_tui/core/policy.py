@@ -164,8 +164,7 @@ def _first_block(facts: PolicyFacts, limits: PolicyLimits) -> tuple[BlockCode | 
     if limits.check_user_cap and facts.user_count_today >= limits.daily_user_cap:
         return (
             BlockCode.USER_CAP,
-            f"daily cap of {limits.daily_user_cap} sends for operator "
-            f"{facts.operator_id} reached",
+            f"daily cap of {limits.daily_user_cap} sends for operator {facts.operator_id} reached",
         )
     if limits.check_domain_cap and facts.domain_count_today >= limits.daily_domain_cap:
         return (

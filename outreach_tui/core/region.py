@@ -45,9 +45,7 @@ def domain_of(email: str) -> str:
     return domain.strip().rstrip(".").lower() if at else ""
 
 
-def infer_region(
-    email: str, table: Mapping[str, RegionRule] = DEFAULT_REGION_TABLE
-) -> RegionRule:
+def infer_region(email: str, table: Mapping[str, RegionRule] = DEFAULT_REGION_TABLE) -> RegionRule:
     """Region and legal basis for a recipient address, by the longest matching domain suffix."""
     labels = domain_of(email).split(".")
     for start in range(1, len(labels)):

@@ -103,12 +103,16 @@ _FACTS = select(
 
 _MAILBOX_BY_EMAIL = (
     select(t.mailbox, t.sending_domain.c.paused.label("domain_paused"))
-    .select_from(t.mailbox.outerjoin(t.sending_domain, t.sending_domain.c.id == t.mailbox.c.domain_id))
+    .select_from(
+        t.mailbox.outerjoin(t.sending_domain, t.sending_domain.c.id == t.mailbox.c.domain_id)
+    )
     .where(t.mailbox.c.email == bindparam("email"))
 )
 _MAILBOX_BY_ID = (
     select(t.mailbox, t.sending_domain.c.paused.label("domain_paused"))
-    .select_from(t.mailbox.outerjoin(t.sending_domain, t.sending_domain.c.id == t.mailbox.c.domain_id))
+    .select_from(
+        t.mailbox.outerjoin(t.sending_domain, t.sending_domain.c.id == t.mailbox.c.domain_id)
+    )
     .where(t.mailbox.c.id == bindparam("id"))
 )
 
@@ -131,7 +135,9 @@ def _upsert(conn: Connection, table: Any) -> Any:
 _COUNTER_UPSERT: dict[str, Any] = {}
 
 
-def increment_counters(conn: Connection, keys: list[tuple[str, str]], day: date, by: int = 1) -> None:
+def increment_counters(
+    conn: Connection, keys: list[tuple[str, str]], day: date, by: int = 1
+) -> None:
     """Atomic upsert of several counters: `count = count + by` (SQLite and PostgreSQL)."""
     stmt = _COUNTER_UPSERT.get(conn.dialect.name)
     if stmt is None:
@@ -330,7 +336,11 @@ def add_suppression(
         return False
     conn.execute(
         insert(t.suppression).values(
-            kind=kind, value=value, reason=reason, source=source, created_at=at,
+            kind=kind,
+            value=value,
+            reason=reason,
+            source=source,
+            created_at=at,
             created_by=created_by,
         )
     )

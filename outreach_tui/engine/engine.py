@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+
 from sqlalchemy import Engine as SAEngine
 from sqlalchemy import insert, select
 
@@ -82,7 +83,9 @@ def build_engine(
     now = clock.now()
     with write_tx(db) as conn:
         if conn.execute(select(t.operator.c.id).where(t.operator.c.id == operator)).first() is None:
-            conn.execute(insert(t.operator).values(id=operator, display_name=operator, created_at=now))
+            conn.execute(
+                insert(t.operator).values(id=operator, display_name=operator, created_at=now)
+            )
         if sync_config:
             sync_mailboxes(conn, settings.all_mailboxes(), at=now)
     transport = transport or SmtpTransport()
@@ -101,4 +104,3 @@ def build_engine(
     )
     engine.recovered_unknown = pipeline.recover_interrupted()
     return engine
-

@@ -20,7 +20,9 @@ def ensure_sending_domain(conn: Connection, name: str) -> int:
     if found is not None:
         return int(found)
     result = conn.execute(insert(t.sending_domain).values(name=name, paused=False))
-    return int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def connection_fields(box: MailboxSettings) -> dict[str, Any]:
@@ -59,6 +61,8 @@ def sync_mailboxes(
             )
         else:
             conn.execute(
-                update(t.mailbox).where(t.mailbox.c.id == existing).values(domain_id=domain_id, **fields)
+                update(t.mailbox)
+                .where(t.mailbox.c.id == existing)
+                .values(domain_id=domain_id, **fields)
             )
     return len(boxes)

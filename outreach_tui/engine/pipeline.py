@@ -16,8 +16,8 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from types import SimpleNamespace
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Connection, Engine, Row, bindparam, insert, select, update
@@ -349,6 +349,7 @@ class SendPipeline:
                 "updated_at": now,
             }
             result = conn.execute(_ATTEMPT_INSERT, values)
+            assert result.inserted_primary_key is not None
             attempt_id = int(result.inserted_primary_key[0])
             ledger.write_audit(
                 conn,
@@ -520,7 +521,10 @@ class SendPipeline:
             attempt_id=attempt.id,
         )
         return SendOutcome(
-            "deferred", decision.reason, attempt_id=attempt.id, decision=decision,
+            "deferred",
+            decision.reason,
+            attempt_id=attempt.id,
+            decision=decision,
             next_attempt_at=later,
         )
 
@@ -639,9 +643,7 @@ class SendPipeline:
                 data={"error_class": error_class.value, "attempt_id": attempt.id},
             )  # fmt: skip
         retries = attempt.retry_count + 1
-        retry_at = next_retry_at(
-            self.retry_rules, retries, attempt.first_tried_at or now, now
-        )
+        retry_at = next_retry_at(self.retry_rules, retries, attempt.first_tried_at or now, now)
         if retry_at is None:
             common["error_class"] = ErrorClass.EXPIRED.value
             self._set_attempt(

@@ -81,11 +81,11 @@ def build_message(msg: OutgoingMessage) -> bytes:
     text is RFC 2047-encoded; the body is quoted-printable (7-bit safe everywhere).
     """
     check_outgoing(msg)
-    out = MIMEText(render_body(msg), "plain", _UTF8)
+    out = MIMEText(render_body(msg), "plain", _UTF8)  # type: ignore[arg-type]  # typeshed: str only
     out["From"] = email.utils.formataddr((msg.sender_name, msg.sender_email), charset="utf-8")
     out["To"] = msg.recipient_email
     charset = "us-ascii" if msg.subject.isascii() else "utf-8"
-    out["Subject"] = Header(msg.subject, charset, header_name="Subject")
+    out["Subject"] = Header(msg.subject, charset, header_name="Subject")  # type: ignore[assignment]
     out["Date"] = email.utils.format_datetime(msg.date)
     out["Message-ID"] = msg.message_id
     if msg.in_reply_to:

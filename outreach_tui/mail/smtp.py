@@ -14,7 +14,7 @@ import ssl
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import aiosmtplib
 from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
@@ -91,6 +91,29 @@ class _SetupFailed(Exception):
 class _Slot:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     client: aiosmtplib.SMTP | None = None
+    protocol: Any = None  # kept: client.close() forgets it, and we wait on it
+
+
+_CLOSE_GRACE_SECONDS = 2.0
+
+
+async def _closed(client: aiosmtplib.SMTP, protocol: Any) -> None:
+    """Close `client` and wait until its socket is really gone.
+
+    `close()` only starts a TLS shutdown; returning before it finishes leaves sockets for
+    the garbage collector (ResourceWarning) when the caller's event loop ends right after,
+    as it does for the one-shot CLI commands. A peer that never answers the close_notify
+    gets the transport aborted after a short grace.
+    """
+    transport = getattr(protocol, "transport", None)
+    client.close()
+    deadline = asyncio.get_running_loop().time() + _CLOSE_GRACE_SECONDS
+    while protocol is not None and protocol.transport is not None:
+        if asyncio.get_running_loop().time() > deadline:
+            if isinstance(transport, asyncio.WriteTransport):
+                transport.abort()
+            break
+        await asyncio.sleep(0.005)
 
 
 class SmtpTransport:
@@ -133,6 +156,7 @@ class SmtpTransport:
             return slot.client
         slot.client = None
         slot.client = await open_session(endpoint)
+        slot.protocol = slot.client.protocol
         return slot.client
 
 
@@ -152,7 +176,7 @@ async def _drop(slot: _Slot, *, polite: bool = True) -> None:
         try:
             await client.quit(timeout=5)
             return
-        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError):
+        except (TimeoutError, aiosmtplib.SMTPException, OSError):
             pass
     client.close()
 
@@ -170,9 +194,23 @@ async def open_session(endpoint: SmtpEndpoint) -> aiosmtplib.SMTP:
         timeout=endpoint.timeout,
         local_hostname=endpoint.local_hostname,
     )
+    opened: list[Any] = []
+    try:
+        await _open(client, endpoint, implicit, opened)
+    except _SetupFailed:
+        await _closed(client, opened[0] if opened else None)
+        raise
+    return client
+
+
+async def _open(
+    client: aiosmtplib.SMTP, endpoint: SmtpEndpoint, implicit: bool, opened: list[Any]
+) -> None:
+    """The session set-up; `opened` receives the protocol so a failure can wait for it."""
     stage = Stage.CONNECT
     try:
         await client.connect()
+        opened.append(client.protocol)
         stage = Stage.GREETING
         await client.ehlo()
         if not implicit:
@@ -193,10 +231,8 @@ async def open_session(endpoint: SmtpEndpoint) -> aiosmtplib.SMTP:
         password = resolve_secret(endpoint.password_ref, key=f"SMTP password of {endpoint.label}")
         await client.login(endpoint.username, password)
     except _SetupFailed:
-        client.close()
         raise
     except ConfigError as exc:
-        client.close()
         raise _SetupFailed(
             DeliveryResult(
                 accepted=False,
@@ -207,7 +243,6 @@ async def open_session(endpoint: SmtpEndpoint) -> aiosmtplib.SMTP:
             )
         ) from None
     except aiosmtplib.SMTPAuthenticationError as exc:
-        client.close()
         raise _SetupFailed(
             DeliveryResult(
                 accepted=False,
@@ -219,7 +254,6 @@ async def open_session(endpoint: SmtpEndpoint) -> aiosmtplib.SMTP:
             )
         ) from None
     except aiosmtplib.SMTPResponseException as exc:
-        client.close()
         klass = classify_reply(stage, exc.code, exc.message)
         if stage is not Stage.AUTH and klass is ErrorClass.TRANSIENT:
             klass = ErrorClass.CONNECTION
@@ -234,10 +268,8 @@ async def open_session(endpoint: SmtpEndpoint) -> aiosmtplib.SMTP:
                 f"at {stage.value}",
             )
         ) from None
-    except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
-        client.close()
+    except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
         raise _SetupFailed(_setup_error(endpoint, stage, exc)) from None
-    return client
 
 
 def _setup_error(endpoint: SmtpEndpoint, stage: Stage, exc: BaseException) -> DeliveryResult:
@@ -293,7 +325,7 @@ async def _transaction(
         reply = await protocol.read_response(timeout=endpoint.timeout)
     except aiosmtplib.SMTPResponseException as exc:
         return _refused(stage, exc.code, exc.message)
-    except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
         client.close()
         if stage is Stage.DATA_END:
             return DeliveryResult(

@@ -75,13 +75,19 @@ def test_successful_send_consumes_counters_and_records_everything(engine, server
     assert outcome.sent, outcome
     row = attempt(engine, outcome.attempt_id)
     assert row.state == AttemptState.SENT and row.smtp_code == 250 and row.sent_at is not None
-    assert counters(engine) == {("user", engine.operator_id): 1, ("domain", "firma.de"): 1,
-                                ("mailbox", SENDER): 1}
+    assert counters(engine) == {
+        ("user", engine.operator_id): 1,
+        ("domain", "firma.de"): 1,
+        ("mailbox", SENDER): 1,
+    }
     assert scalar(engine, select(t.lead.c.status)) == "contacted"
     assert scalar(engine, select(func.count()).select_from(t.idempotency_key)) == 1
     (audit,) = rows(engine, t.audit_log)
     assert (audit.policy_result, audit.legal_basis, audit.user_id) == (
-        "allowed", "consent", engine.operator_id)
+        "allowed",
+        "consent",
+        engine.operator_id,
+    )
     (received,) = server.received
     assert received.tls and received.auth_user == SENDER
     assert received.rcpt_tos == ["anna@firma.de"] and received.mail_from == SENDER
@@ -92,8 +98,16 @@ def test_successful_send_consumes_counters_and_records_everything(engine, server
 
 
 def test_one_click_unsubscribe_and_postal_footer_when_configured(tmp_path, server, pki, clock):
-    engine = make_engine(tmp_path, server, pki, clock, sending={
-        "unsubscribe_url": "https://u.example/{email}", "postal_address": "Example Ltd, Main St"})
+    engine = make_engine(
+        tmp_path,
+        server,
+        pki,
+        clock,
+        sending={
+            "unsubscribe_url": "https://u.example/{email}",
+            "postal_address": "Example Ltd, Main St",
+        },
+    )
     try:
         assert send(engine).sent
     finally:
@@ -214,8 +228,9 @@ def test_certificate_for_another_host_is_refused(tmp_path, smtp_server, pki, clo
     assert server.received == []
 
 
-def test_server_without_starttls_is_refused_not_sent_in_plaintext(tmp_path, smtp_server, pki,
-                                                                   clock):
+def test_server_without_starttls_is_refused_not_sent_in_plaintext(
+    tmp_path, smtp_server, pki, clock
+):
     server = smtp_server(security="plain", users={SENDER: PASSWORD})
     engine = make_engine(tmp_path, server, pki, clock)
     try:
@@ -237,8 +252,7 @@ def test_implicit_tls_on_a_465_style_server(tmp_path, smtp_server, pki, clock):
     assert server.received[0].tls
 
 
-def test_wrong_password_is_a_mailbox_health_event_not_the_leads(tmp_path, smtp_server, pki,
-                                                                  clock):
+def test_wrong_password_is_a_mailbox_health_event_not_the_leads(tmp_path, smtp_server, pki, clock):
     server = smtp_server(security="starttls", users={SENDER: "another-password"})
     engine = make_engine(tmp_path, server, pki, clock)
     try:
@@ -281,8 +295,14 @@ def test_twenty_first_send_to_one_recipient_domain_in_a_day_is_blocked(engine, s
 
 def test_domain_cap_resets_at_midnight_in_the_operators_timezone(tmp_path, server, pki):
     clock = SimulatedClock(START.replace(hour=22, minute=30))  # 23:30 in Berlin (CET)
-    engine = make_engine(tmp_path, server, pki, clock, operator={"timezone": "Europe/Berlin"},
-                         policy={"daily_domain_cap": 1})
+    engine = make_engine(
+        tmp_path,
+        server,
+        pki,
+        clock,
+        operator={"timezone": "Europe/Berlin"},
+        policy={"daily_domain_cap": 1},
+    )
     try:
         assert send(engine, to="a@cap.com").sent
         assert send(engine, to="b@cap.com").status == "blocked"
@@ -295,14 +315,15 @@ def test_domain_cap_resets_at_midnight_in_the_operators_timezone(tmp_path, serve
 def test_legal_basis_follows_the_recipient_region(engine):
     de = send(engine, to="anna@firma.de")
     com = send(engine, to="bob@example.com")
-    assert (attempt(engine, de.attempt_id).legal_basis,
-            attempt(engine, de.attempt_id).region) == ("consent", "EU")
+    assert (attempt(engine, de.attempt_id).legal_basis, attempt(engine, de.attempt_id).region) == (
+        "consent",
+        "EU",
+    )
     assert attempt(engine, com.attempt_id).legal_basis == "legitimate_interest"
 
 
 @pytest.mark.parametrize("subject", ["Hi\r\nBcc: victim@evil.test", "Hi\nX-Injected: 1"])
-def test_header_injection_is_rejected_before_anything_is_written_or_sent(engine, server,
-                                                                         subject):
+def test_header_injection_is_rejected_before_anything_is_written_or_sent(engine, server, subject):
     outcome = send(engine, subject=subject)
     assert outcome.status == "blocked" and "Subject" in outcome.message
     assert rows(engine, t.attempt) == [] and server.received == []
@@ -310,14 +331,14 @@ def test_header_injection_is_rejected_before_anything_is_written_or_sent(engine,
     assert audit.policy_result == "blocked" and "Subject" in audit.reason
 
 
-def test_attempt_row_is_committed_before_the_server_sees_data(tmp_path, smtp_server, pki,
-                                                              clock):
+def test_attempt_row_is_committed_before_the_server_sees_data(tmp_path, smtp_server, pki, clock):
     server = smtp_server(security="starttls", users={SENDER: PASSWORD})
     engine = make_engine(tmp_path, server, pki, clock)
     seen: list[str] = []
 
     def on_data(envelope):  # runs in the server thread while DATA is being received
         from sqlalchemy import create_engine
+
         other = create_engine(str(engine.db.url))
         with other.connect() as conn:
             seen.extend(r[0] for r in conn.execute(select(t.attempt.c.state)))
@@ -360,4 +381,6 @@ def test_no_password_in_the_database_or_the_log(tmp_path, engine, server):
 
 
 def _health_events(engine):
-    return [r.data["error_class"] for r in rows(engine, t.event, t.event.c.kind == "mailbox_health")]
+    return [
+        r.data["error_class"] for r in rows(engine, t.event, t.event.c.kind == "mailbox_health")
+    ]

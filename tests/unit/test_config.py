@@ -9,9 +9,19 @@ from outreach_tui.secrets import resolve_secret
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch, tmp_path):
-    for name in ("SMTP_HOST", "SMTP_USER", "SMTP_PASS", "SMTP_PORT", "SMTP_FROM_EMAIL",
-                 "IMAP_HOST", "IMAP_PASS", "DATABASE_URL", "OUTREACH_CONFIG",
-                 "SMTP_VERIFY_TLS", "POLICY__DAILY_USER_CAP"):
+    for name in (
+        "SMTP_HOST",
+        "SMTP_USER",
+        "SMTP_PASS",
+        "SMTP_PORT",
+        "SMTP_FROM_EMAIL",
+        "IMAP_HOST",
+        "IMAP_PASS",
+        "DATABASE_URL",
+        "OUTREACH_CONFIG",
+        "SMTP_VERIFY_TLS",
+        "POLICY__DAILY_USER_CAP",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
 
@@ -68,8 +78,9 @@ def test_wrong_type_is_named(tmp_path):
 
 
 def test_literal_password_in_config_is_refused(tmp_path):
-    path = write(tmp_path, '[[mailboxes]]\nemail = "a@b.com"\nsmtp_host = "h"\n'
-                           'smtp_password = "hunter2"\n')
+    path = write(
+        tmp_path, '[[mailboxes]]\nemail = "a@b.com"\nsmtp_host = "h"\nsmtp_password = "hunter2"\n'
+    )
     with pytest.raises(ConfigError, match=r"mailboxes\[0\]\.smtp_password.*secret reference"):
         load_settings(path)
 
@@ -82,7 +93,7 @@ def test_broken_toml_names_the_file_and_line(tmp_path):
 
 def test_unknown_timezone_is_refused(tmp_path):
     path = write(tmp_path, '[operator]\ntimezone = "Mars/Olympus"\n')
-    with pytest.raises(ConfigError, match="operator.timezone"):
+    with pytest.raises(ConfigError, match=r"operator\.timezone"):
         load_settings(path)
 
 
@@ -95,7 +106,7 @@ def test_env_reference_resolves_and_names_missing_variable(monkeypatch):
     monkeypatch.setenv("MY_SMTP_SECRET", "value-1")
     assert resolve_secret("env:MY_SMTP_SECRET", key="k") == "value-1"
     monkeypatch.delenv("MY_SMTP_SECRET")
-    with pytest.raises(ConfigError, match="mailboxes\\[0\\].smtp_password.*MY_SMTP_SECRET"):
+    with pytest.raises(ConfigError, match=r"mailboxes\[0\]\.smtp_password.*MY_SMTP_SECRET"):
         resolve_secret("env:MY_SMTP_SECRET", key="mailboxes[0].smtp_password")
 
 

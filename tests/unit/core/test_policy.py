@@ -13,8 +13,9 @@ from outreach_tui.core.policy import (
     idempotency_key,
 )
 
-BASE = PolicyFacts(operator_id="ops", sender="me@brand.com", recipient="anna@firma.de",
-                   subject="Hello")
+BASE = PolicyFacts(
+    operator_id="ops", sender="me@brand.com", recipient="anna@firma.de", subject="Hello"
+)
 LIMITS = PolicyLimits()
 
 
@@ -82,6 +83,12 @@ def test_idempotency_key_ignores_case_and_whitespace_of_subject_and_addresses():
 
 def test_policy_check_json_has_the_contract_fields():
     assert set(evaluate(BASE, LIMITS).as_dict()) == {
-        "allowed", "reason", "legal_basis", "daily_user_count", "daily_user_limit",
-        "daily_domain_count", "daily_domain_limit", "region",
+        "allowed",
+        "reason",
+        "legal_basis",
+        "daily_user_count",
+        "daily_user_limit",
+        "daily_domain_count",
+        "daily_domain_limit",
+        "region",
     }

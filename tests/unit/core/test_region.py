@@ -43,8 +43,11 @@ def test_every_eu_tld_under_any_subdomain_is_eu_consent(local, labels, tld):
     assert rule.region == "EU" and rule.legal_basis is LegalBasis.CONSENT
 
 
-@given(local=label, labels=st.lists(label, min_size=1, max_size=3),
-       tld=st.sampled_from(["com", "org", "net", "io", "us", "jp", "br", "in"]))
+@given(
+    local=label,
+    labels=st.lists(label, min_size=1, max_size=3),
+    tld=st.sampled_from(["com", "org", "net", "io", "us", "jp", "br", "in"]),
+)
 def test_non_listed_tlds_are_legitimate_interest(local, labels, tld):
     assert infer_region(f"{local}@{'.'.join(labels)}.{tld}").legal_basis is (
         LegalBasis.LEGITIMATE_INTEREST

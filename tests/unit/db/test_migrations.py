@@ -23,9 +23,13 @@ def engine(tmp_path):
 def test_database_from_first_migration_upgrades_to_head_keeping_rows(engine):
     migrate.upgrade(engine, "0001")
     with write_tx(engine) as conn:
-        conn.execute(sa.text(
-            "INSERT INTO suppression (kind, value, reason, source, created_at) "
-            "VALUES ('address', 'old@example.com', 'r', 's', :t)"), {"t": datetime.now(UTC)})
+        conn.execute(
+            sa.text(
+                "INSERT INTO suppression (kind, value, reason, source, created_at) "
+                "VALUES ('address', 'old@example.com', 'r', 's', :t)"
+            ),
+            {"t": datetime.now(UTC)},
+        )
     migrate.upgrade(engine)
     head = ScriptDirectory.from_config(migrate.alembic_config(engine)).get_current_head()
     assert migrate.current_revision(engine) == head
@@ -59,10 +63,13 @@ def test_write_transactions_take_the_lock_at_begin(tmp_path):
     second = make_engine(url, busy_timeout_ms=0)
     migrate.upgrade(first)
     try:
-        with write_tx(first):
-            # BEGIN IMMEDIATE in the first holds the write lock before any statement ran.
-            with pytest.raises(sa.exc.OperationalError, match="locked"), write_tx(second):
-                pass
+        # BEGIN IMMEDIATE in the first holds the write lock before any statement ran.
+        with (
+            write_tx(first),
+            pytest.raises(sa.exc.OperationalError, match="locked"),
+            write_tx(second),
+        ):
+            pass
     finally:
         first.dispose()
         second.dispose()
