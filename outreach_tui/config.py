@@ -11,7 +11,7 @@ import os
 import tomllib
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -36,6 +36,9 @@ from outreach_tui.core.policy import PolicyLimits
 from outreach_tui.core.region import DEFAULT_REGION_TABLE, LegalBasis, RegionRule
 from outreach_tui.core.retry import RetryRules
 from outreach_tui.secrets import check_reference
+
+if TYPE_CHECKING:
+    from outreach_tui.core.warmup import WarmupRamp
 
 SecretRef = Annotated[str, AfterValidator(check_reference)]
 
@@ -117,6 +120,34 @@ class SendingSettings(_Section):
     """One-click unsubscribe URL (RFC 8058); {email} and {message_id} are filled in."""
     postal_address: str | None = None
     """Footer postal address for every message (a campaign may set its own)."""
+    default_daily_limit: int = Field(50, ge=0)
+    """Daily limit of a mailbox with neither daily_limit nor warmup_started."""
+    yellow_per_mailbox_per_day: int = Field(2, ge=0)
+    """At most this many YELLOW-health leads per mailbox per day."""
+
+
+class WarmupSettings(_Section):
+    kind: Literal["weekly", "percent"] = "weekly"
+    """weekly: a fixed limit per week of warmup; percent: +N %/day up to a cap."""
+    weekly_steps: list[int] = Field(default_factory=lambda: [5, 10, 20, 35, 50], min_length=1)
+    """Daily limit in week 1, 2, ...; the last value holds afterwards."""
+    percent_start: int = Field(5, ge=0)
+    """percent kind: the limit on day 1."""
+    percent_daily_increase: float = Field(0.20, ge=0)
+    """percent kind: growth per day (0.20 = +20 %)."""
+    percent_cap: int = Field(50, ge=0)
+    """percent kind: the limit stops growing here."""
+
+    def ramp(self) -> WarmupRamp:
+        from outreach_tui.core.warmup import WarmupRamp
+
+        return WarmupRamp(
+            kind=self.kind,
+            weekly_steps=tuple(self.weekly_steps),
+            percent_start=self.percent_start,
+            percent_daily_increase=self.percent_daily_increase,
+            percent_cap=self.percent_cap,
+        )
 
 
 class SchedulerSettings(_Section):
@@ -134,6 +165,12 @@ class SchedulerSettings(_Section):
     """How often sending domains' DNS is checked."""
     misfire_grace_seconds: int = Field(30, ge=1)
     """How late a job may start and still run."""
+    plan_batch: int = Field(200, ge=1)
+    """Sequence steps the planner renders per tick at most."""
+    dispatch_batch: int = Field(100, ge=1)
+    """Due sends the dispatcher looks at per tick at most."""
+    lease_seconds: int = Field(120, ge=10)
+    """How long a mailbox's dispatch lease lasts without renewal (a dead process frees it)."""
 
 
 class MonitorSettings(_Section):
@@ -275,6 +312,7 @@ class Settings(BaseSettings):
     policy: PolicySettings = Field(default_factory=PolicySettings)
     operator: OperatorSettings = Field(default_factory=OperatorSettings)
     sending: SendingSettings = Field(default_factory=SendingSettings)
+    warmup: WarmupSettings = Field(default_factory=WarmupSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
     verify: VerifySettings = Field(default_factory=VerifySettings)

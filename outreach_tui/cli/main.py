@@ -7,11 +7,15 @@ from pathlib import Path
 import click
 
 from outreach_tui import __version__
+from outreach_tui.cli.campaign import campaign_group
 from outreach_tui.cli.context import CliContext
 from outreach_tui.cli.export import export_group
+from outreach_tui.cli.leads import leads_group
+from outreach_tui.cli.mailboxes import mailboxes_group
 from outreach_tui.cli.policy import policy_group
 from outreach_tui.cli.send import send_command
 from outreach_tui.cli.suppression import suppression_group
+from outreach_tui.cli.worker import forecast_command, worker_command
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,6 +43,11 @@ cli.add_command(policy_group)
 cli.add_command(send_command)
 cli.add_command(suppression_group)
 cli.add_command(export_group)
+cli.add_command(campaign_group)
+cli.add_command(worker_command)
+cli.add_command(forecast_command)
+cli.add_command(leads_group)
+cli.add_command(mailboxes_group)
 
 
 def main() -> None:

@@ -56,6 +56,25 @@ class CampaignStatus(StrEnum):
     FINISHED = "finished"
 
 
+class EnrollmentState(StrEnum):
+    """A lead's progress through one campaign (`campaign_lead.state`)."""
+
+    ACTIVE = "active"  # waiting for its next step to fall due
+    QUEUED = "queued"  # an attempt for the current step is in the ledger
+    HELD = "held"  # the last send's outcome is unknown: the operator decides
+    FINISHED = "finished"  # every step was sent
+    STOPPED = "stopped"  # replied, bounced, suppressed, rejected ... (stop_reason says)
+
+    @property
+    def final(self) -> bool:
+        return self in (EnrollmentState.FINISHED, EnrollmentState.STOPPED)
+
+
+class ApprovalMode(StrEnum):
+    AUTO = "auto"
+    MANUAL = "manual"
+
+
 class SuppressionKind(StrEnum):
     ADDRESS = "address"
     DOMAIN = "domain"

@@ -10,7 +10,19 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -18,6 +30,7 @@ from outreach_tui.core.policy import PolicyFacts, PolicyLimits
 from outreach_tui.core.region import domain_of
 from outreach_tui.core.states import AttemptState, LeadStatus, MailboxPhase
 from outreach_tui.db import tables as t
+from outreach_tui.db.session import DriverStatement
 
 SCOPE_USER = "user"
 SCOPE_DOMAIN = "domain"
@@ -38,7 +51,15 @@ def parent_domains(domain: str) -> list[str]:
 
 
 # Statements are built once: constructing SQLAlchemy expressions per call cost more than
-# running them (bench/send_pipeline.py); a prebuilt statement memoizes its cache key.
+# running them (bench/send_pipeline.py); a prebuilt statement memoizes its cache key. The
+# ones on the path of every send are `DriverStatement`s (compiled once, run with
+# exec_driver_sql), so they avoid expanding IN lists: fixed lists are written out as bound
+# literals, the suppressed-domain lookup gets one statement per number of parent domains.
+
+
+def _in(column: Any, values: Iterable[str]) -> Any:
+    """`column IN (?, ?)` with each value bound (not an expanding, re-rendered list)."""
+    return column.in_([literal(v) for v in values])
 
 
 def _counter_today(scope: str, key_param: str) -> Any:
@@ -57,49 +78,63 @@ def _in_flight_count(column: Any, param: str) -> Any:
     return (
         select(func.count())
         .select_from(t.attempt)
-        .where(t.attempt.c.state.in_(_IN_FLIGHT), column == bindparam(param))
+        .where(_in(t.attempt.c.state, _IN_FLIGHT), column == bindparam(param))
         .scalar_subquery()
     )
 
 
 _SINCE = bindparam("since", type_=t.attempt.c.updated_at.type)
 
-_FACTS = select(
-    (_counter_today(SCOPE_USER, "operator") + _in_flight_count(t.attempt.c.operator_id, "operator"))
-    .label("user_count"),
-    (_counter_today(SCOPE_DOMAIN, "rdomain")
-     + _in_flight_count(t.attempt.c.recipient_domain, "rdomain")).label("domain_count"),
-    (_counter_today(SCOPE_MAILBOX, "mailbox_email")
-     + _in_flight_count(t.attempt.c.mailbox_id, "mailbox_id")).label("mailbox_count"),
-    exists().where(
-        t.suppression.c.kind == "address", t.suppression.c.value == bindparam("recipient")
-    ).label("suppressed_address"),
-    select(t.suppression.c.value)
-    .where(
-        t.suppression.c.kind == "domain",
-        t.suppression.c.value.in_(bindparam("parents", expanding=True)),
-    )
-    .order_by(func.length(t.suppression.c.value).desc())
-    .limit(1)
-    .scalar_subquery()
-    .label("suppressed_domain"),
-    or_(
+
+def _facts_select(parent_count: int) -> Any:
+    """The policy facts in one SELECT; `parent_0..` are the recipient domain's parents."""
+    return select(
+        (_counter_today(SCOPE_USER, "operator")
+         + _in_flight_count(t.attempt.c.operator_id, "operator")).label("user_count"),
+        (_counter_today(SCOPE_DOMAIN, "rdomain")
+         + _in_flight_count(t.attempt.c.recipient_domain, "rdomain")).label("domain_count"),
+        (_counter_today(SCOPE_MAILBOX, "mailbox_email")
+         + _in_flight_count(t.attempt.c.mailbox_id, "mailbox_id")).label("mailbox_count"),
         exists().where(
-            t.idempotency_key.c.key == bindparam("idem_key"),
-            t.idempotency_key.c.sent_at > _SINCE,
-        ),
-        exists().where(
-            t.attempt.c.idempotency_key == bindparam("idem_key"),
-            t.attempt.c.state.in_(_MAYBE_DELIVERED),
-            t.attempt.c.updated_at > _SINCE,
-            t.attempt.c.id != bindparam("exclude_attempt"),
-        ),
-    ).label("duplicate"),
-    select(t.campaign.c.status)
-    .where(t.campaign.c.id == bindparam("campaign_id"))
-    .scalar_subquery()
-    .label("campaign_status"),
-)  # fmt: skip
+            t.suppression.c.kind == "address", t.suppression.c.value == bindparam("recipient")
+        ).label("suppressed_address"),
+        select(t.suppression.c.value)
+        .where(
+            t.suppression.c.kind == "domain",
+            t.suppression.c.value.in_([bindparam(f"parent_{i}") for i in range(parent_count)]),
+        )
+        .order_by(func.length(t.suppression.c.value).desc())
+        .limit(1)
+        .scalar_subquery()
+        .label("suppressed_domain"),
+        or_(
+            exists().where(
+                t.idempotency_key.c.key == bindparam("idem_key"),
+                t.idempotency_key.c.sent_at > _SINCE,
+            ),
+            exists().where(
+                t.attempt.c.idempotency_key == bindparam("idem_key"),
+                _in(t.attempt.c.state, _MAYBE_DELIVERED),
+                t.attempt.c.updated_at > _SINCE,
+                t.attempt.c.id != bindparam("exclude_attempt"),
+            ),
+        ).label("duplicate"),
+        select(t.campaign.c.status)
+        .where(t.campaign.c.id == bindparam("campaign_id"))
+        .scalar_subquery()
+        .label("campaign_status"),
+    )  # fmt: skip
+
+
+_FACTS: dict[int, DriverStatement] = {}
+
+
+def _facts_statement(parent_count: int) -> DriverStatement:
+    stmt = _FACTS.get(parent_count)
+    if stmt is None:
+        stmt = _FACTS[parent_count] = DriverStatement(_facts_select(parent_count))
+    return stmt
+
 
 _MAILBOX_BY_EMAIL = (
     select(t.mailbox, t.sending_domain.c.paused.label("domain_paused"))
@@ -132,7 +167,7 @@ def _upsert(conn: Connection, table: Any) -> Any:
     return (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
 
 
-_COUNTER_UPSERT: dict[str, Any] = {}
+_COUNTER_UPSERT: dict[str, DriverStatement] = {}
 
 
 def increment_counters(
@@ -141,13 +176,18 @@ def increment_counters(
     """Atomic upsert of several counters: `count = count + by` (SQLite and PostgreSQL)."""
     stmt = _COUNTER_UPSERT.get(conn.dialect.name)
     if stmt is None:
-        base = _upsert(conn, t.daily_counter)
-        stmt = base.on_conflict_do_update(
-            index_elements=["scope", "key", "day"],
-            set_={"count": t.daily_counter.c.count + base.excluded.count},
+        base = _upsert(conn, t.daily_counter).values(
+            scope=bindparam("scope"), key=bindparam("key"), day=bindparam("day"),
+            count=bindparam("count"),
+        )  # fmt: skip
+        stmt = DriverStatement(
+            base.on_conflict_do_update(
+                index_elements=["scope", "key", "day"],
+                set_={"count": t.daily_counter.c.count + base.excluded.count},
+            )
         )
         _COUNTER_UPSERT[conn.dialect.name] = stmt
-    conn.execute(stmt, [{"scope": s, "key": k, "day": day, "count": by} for s, k in keys])
+    stmt.executemany(conn, [{"scope": s, "key": k, "day": day, "count": by} for s, k in keys])
 
 
 def increment_counter(conn: Connection, scope: str, key: str, day: date, by: int = 1) -> None:
@@ -183,22 +223,21 @@ def gather_facts(
     """Everything `core.policy.evaluate` needs, read in one statement of the caller's
     transaction. Counts include attempts in flight (`sending`)."""
     rdomain = domain_of(recipient)
-    row = conn.execute(
-        _FACTS,
-        {
-            "operator": operator_id,
-            "rdomain": rdomain,
-            "mailbox_email": mailbox.email if mailbox is not None else "",
-            "mailbox_id": mailbox.id if mailbox is not None else -1,
-            "day": day,
-            "recipient": recipient,
-            "parents": parent_domains(rdomain),
-            "idem_key": idem_key,
-            "since": now - timedelta(hours=limits.idempotency_window_hours),
-            "exclude_attempt": exclude_attempt if exclude_attempt is not None else -1,
-            "campaign_id": campaign_id if campaign_id is not None else -1,
-        },
-    ).one()
+    parents = parent_domains(rdomain)
+    params = {
+        "operator": operator_id,
+        "rdomain": rdomain,
+        "mailbox_email": mailbox.email if mailbox is not None else "",
+        "mailbox_id": mailbox.id if mailbox is not None else -1,
+        "day": day,
+        "recipient": recipient,
+        "idem_key": idem_key,
+        "since": now - timedelta(hours=limits.idempotency_window_hours),
+        "exclude_attempt": exclude_attempt if exclude_attempt is not None else -1,
+        "campaign_id": campaign_id if campaign_id is not None else -1,
+    }
+    params.update((f"parent_{i}", parent) for i, parent in enumerate(parents))
+    row = _facts_statement(len(parents)).execute(conn, params).one()
     final = lead_status if lead_status and LeadStatus(lead_status).final else None
     campaign_status = row.campaign_status
     return PolicyFacts(
@@ -239,7 +278,15 @@ def suppression_hits(conn: Connection, recipient: str) -> tuple[bool, str | None
     return address, (max(domains, key=len) if domains else None)
 
 
-_AUDIT_INSERT = insert(t.audit_log)
+_AUDIT_INSERT = DriverStatement(
+    insert(t.audit_log).values(
+        {
+            name: bindparam(name)
+            for name in ("user_id", "lead_email", "sender_email", "subject", "policy_result",
+                         "reason", "legal_basis", "timestamp", "attempt_id")
+        }
+    )
+)  # fmt: skip
 
 
 def write_audit(
@@ -255,8 +302,8 @@ def write_audit(
     legal_basis: str | None = None,
     attempt_id: int | None = None,
 ) -> None:
-    conn.execute(
-        _AUDIT_INSERT,
+    _AUDIT_INSERT.execute(
+        conn,
         {
             "user_id": user_id,
             "lead_email": lead_email,
@@ -297,22 +344,34 @@ def write_event(
 
 
 _LEAD_BY_EMAIL = select(t.lead).where(t.lead.c.email == bindparam("email"))
-_LEAD_INSERT = insert(t.lead)
+_LEAD_CREATE: dict[str, Any] = {}
 
 
 def get_or_create_lead(conn: Connection, email: str, *, source: str, at: datetime) -> Row[Any]:
+    """The lead with this address, created (status `new`) if there is none.
+
+    One statement for a new lead: INSERT ... ON CONFLICT (email) DO NOTHING RETURNING the
+    row; an existing lead returns nothing there and is read by its address.
+    """
     email = email.strip().lower()
-    row = conn.execute(_LEAD_BY_EMAIL, {"email": email}).first()
-    if row is not None:
-        return row
-    conn.execute(
-        _LEAD_INSERT,
+    stmt = _LEAD_CREATE.get(conn.dialect.name)
+    if stmt is None:
+        stmt = (
+            _upsert(conn, t.lead)
+            .on_conflict_do_nothing(index_elements=["email"])
+            .returning(*t.lead.c)
+        )
+        _LEAD_CREATE[conn.dialect.name] = stmt
+    created = conn.execute(
+        stmt,
         {"email": email, "domain": domain_of(email), "status": "new", "source": source,
          "created_at": at},
-    )  # fmt: skip
-    created = conn.execute(_LEAD_BY_EMAIL, {"email": email}).first()
-    assert created is not None
-    return created
+    ).first()  # fmt: skip
+    if created is not None:
+        return created
+    row = conn.execute(_LEAD_BY_EMAIL, {"email": email}).first()
+    assert row is not None
+    return row
 
 
 def add_suppression(
@@ -347,19 +406,23 @@ def add_suppression(
     return True
 
 
-_IDEM_UPSERT: dict[str, Any] = {}
+_IDEM_UPSERT: dict[str, DriverStatement] = {}
 
 
 def record_idempotency(conn: Connection, key: str, attempt_id: int, at: datetime) -> None:
     stmt = _IDEM_UPSERT.get(conn.dialect.name)
     if stmt is None:
-        base = _upsert(conn, t.idempotency_key)
-        stmt = base.on_conflict_do_update(
-            index_elements=["key"],
-            set_={"attempt_id": base.excluded.attempt_id, "sent_at": base.excluded.sent_at},
+        base = _upsert(conn, t.idempotency_key).values(
+            key=bindparam("key"), attempt_id=bindparam("attempt_id"), sent_at=bindparam("sent_at")
+        )
+        stmt = DriverStatement(
+            base.on_conflict_do_update(
+                index_elements=["key"],
+                set_={"attempt_id": base.excluded.attempt_id, "sent_at": base.excluded.sent_at},
+            )
         )
         _IDEM_UPSERT[conn.dialect.name] = stmt
-    conn.execute(stmt, {"key": key, "attempt_id": attempt_id, "sent_at": at})
+    stmt.execute(conn, {"key": key, "attempt_id": attempt_id, "sent_at": at})
 
 
 def mark_interrupted_unknown(conn: Connection, at: datetime) -> list[int]:

@@ -7,15 +7,23 @@ BEGIN IMMEDIATE so two writers queue on the lock instead of failing half-way wit
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import concurrent.futures
+import weakref
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, CursorResult, Dialect, Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
 
 _BEGIN_OPTION = "outreach_begin"
+T = TypeVar("T")
 
 
 def make_engine(
@@ -78,3 +86,229 @@ def read_tx(engine: Engine) -> Iterator[Connection]:
     """A read-only transaction (deferred on SQLite: no lock until needed)."""
     with engine.connect() as conn, conn.begin():
         yield conn
+
+
+class DriverStatement:
+    """A Core statement compiled once per dialect and run with `exec_driver_sql`.
+
+    For the hottest statements of the send pipeline: SQLAlchemy's per-execution work (cache
+    key, parameter processing, execution context and result set-up) costs several times what
+    SQLite needs to run a short indexed statement. The SQL text, the parameter order and the
+    conversion of each value (through its type's bind processor, e.g. aware UTC datetimes to
+    SQLite's stored text) are SQLAlchemy's own, so the database receives what
+    `conn.execute(statement, params)` would send; execution still goes through the
+    Connection (same transaction, error wrapping, `echo`). Statements that need more than a
+    fixed positional parameter list (expanding IN lists, defaults computed at execution
+    time, a named paramstyle such as psycopg's) simply run through `conn.execute`.
+    """
+
+    __slots__ = ("_plans", "statement")
+
+    def __init__(self, statement: Executable) -> None:
+        self.statement = statement
+        self._plans: weakref.WeakKeyDictionary[Dialect, _Plan | None] = weakref.WeakKeyDictionary()
+
+    def execute(self, conn: Connection, params: Mapping[str, Any]) -> CursorResult[Any]:
+        plan = self._plan(conn.dialect)
+        if plan is None:
+            return conn.execute(self.statement, dict(params))
+        return conn.exec_driver_sql(plan.sql, plan.args(params))
+
+    def executemany(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        plan = self._plan(conn.dialect)
+        if plan is None:
+            conn.execute(self.statement, [dict(row) for row in rows])
+        elif len(rows) == 1:
+            conn.exec_driver_sql(plan.sql, plan.args(rows[0]))
+        else:
+            conn.exec_driver_sql(plan.sql, [plan.args(row) for row in rows])
+
+    def _plan(self, dialect: Dialect) -> _Plan | None:
+        try:
+            return self._plans[dialect]
+        except KeyError:
+            plan = self._plans[dialect] = _Plan.build(self.statement, dialect)
+            return plan
+
+
+_MISSING = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    sql: str
+    #: Per positional parameter: the key in the caller's parameters, the value when the
+    #: caller gives none (a literal bound in the statement, or _MISSING), the processor.
+    slots: tuple[tuple[str, Any, Callable[[Any], Any] | None], ...]
+
+    @classmethod
+    def build(cls, statement: Executable, dialect: Dialect) -> _Plan | None:
+        compiled = cast(ClauseElement, statement).compile(dialect=dialect)
+        if (
+            not isinstance(compiled, SQLCompiler)
+            or not compiled.positional
+            or compiled.positiontup is None
+            or compiled.post_compile_params
+            or compiled.literal_execute_params
+            or compiled.insert_prefetch
+            or compiled.update_prefetch
+        ):
+            return None
+        slots = []
+        for name in compiled.positiontup:
+            bind = compiled.binds[name]
+            if bind.callable is not None or bind.expanding:
+                return None
+            default = _MISSING if bind.required else bind.value
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            slots.append((bind.key, default, processor))
+        return cls(compiled.string, tuple(slots))
+
+    def args(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        out = []
+        for key, default, processor in self.slots:
+            value = params.get(key, default)
+            if value is _MISSING:
+                raise KeyError(f"missing SQL parameter {key!r}")
+            out.append(value if processor is None else processor(value))
+        return tuple(out)
+
+
+class GroupCommit:
+    """Write transactions queued from the event loop, run together: one BEGIN, one COMMIT.
+
+    Every `run(fn)` waits until the transaction that ran `fn(conn)` has COMMITTED, so a caller
+    never acts on (or reports) work that is not durable yet. Units queued while a transaction
+    is being committed share the next one, so under load several sends share one commit (one
+    fsync with `synchronous=FULL`, most of the cost of a small SQLite write transaction).
+
+    The units run one after the other, in the order they were queued, inside one write
+    transaction (BEGIN IMMEDIATE on SQLite), so each sees everything the earlier ones wrote
+    and no other writer can come between a unit's reads and its writes. If the shared
+    transaction fails (a unit raised, or the commit failed), it is rolled back and each
+    unit runs again in a transaction of its own, so one unit's failure reaches only its own
+    caller. Units must therefore be pure database work (re-running a rolled-back unit is
+    safe). A unit whose caller was cancelled before it ran is dropped unrun.
+
+    By default the statements run on the loop's thread (they are short, and a second thread
+    running Python code contends with the loop for the GIL) and only the COMMIT, which
+    waits for the disk without holding the GIL, runs on a helper thread: the loop keeps
+    serving SMTP sessions during the fsync. With `executor` the whole transaction runs there.
+    """
+
+    def __init__(self, engine: Engine, executor: Executor | None = None) -> None:
+        self._engine = engine
+        self._executor = executor
+        self._committer: ThreadPoolExecutor | None = None
+        self._queue: list[tuple[Callable[[Connection], Any], asyncio.Future[Any]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def run(self, fn: Callable[[Connection], T]) -> T:
+        """Run `fn(conn)` in a write transaction; return its result once committed."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.append((fn, future))
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._flush())
+        return await future
+
+    def close(self) -> None:
+        """Stop the commit thread (after the commits under way)."""
+        if self._committer is not None:
+            self._committer.shutdown(wait=True)
+            self._committer = None
+
+    async def _flush(self) -> None:
+        try:
+            while True:
+                jobs, self._queue = self._queue, []
+                jobs = [(fn, future) for fn, future in jobs if not future.done()]
+                if not jobs:
+                    return
+                fns = [fn for fn, _ in jobs]
+                try:
+                    if self._executor is not None:
+                        loop = asyncio.get_running_loop()
+                        results = await loop.run_in_executor(self._executor, self._execute, fns)
+                    else:
+                        results = await self._execute_here(fns, jobs)
+                except asyncio.CancelledError:
+                    for _, future in jobs:
+                        future.cancel()
+                    raise
+                except Exception as exc:  # e.g. the executor was shut down
+                    results = [(False, exc)] * len(jobs)
+                _settle(jobs, results)
+        finally:
+            self._task = None
+
+    async def _execute_here(
+        self,
+        fns: list[Callable[[Connection], Any]],
+        jobs: list[tuple[Callable[[Connection], Any], asyncio.Future[Any]]],
+    ) -> list[tuple[bool, Any]]:
+        """Statements on this thread, COMMIT on the commit thread."""
+        failure: Exception
+        with self._engine.connect() as conn:
+            if is_sqlite(self._engine):
+                conn = conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+            trans = conn.begin()
+            try:
+                results = [(True, fn(conn)) for fn in fns]
+            except Exception as exc:
+                trans.rollback()
+                failure = exc
+            else:
+                if self._committer is None:
+                    self._committer = ThreadPoolExecutor(1, thread_name_prefix="outreach-commit")
+                commit = self._committer.submit(trans.commit)
+                try:
+                    await asyncio.wrap_future(commit)
+                except asyncio.CancelledError:
+                    # The connection must not be closed under the commit: wait for it, and
+                    # tell the waiting callers what became of their work.
+                    concurrent.futures.wait([commit])
+                    if commit.exception() is None:
+                        _settle(jobs, results)
+                    raise
+                except Exception as exc:
+                    failure = exc
+                else:
+                    return results
+        if len(fns) == 1:
+            return [(False, failure)]
+        return self._isolated(fns)
+
+    def _execute(self, fns: list[Callable[[Connection], Any]]) -> list[tuple[bool, Any]]:
+        """The whole transaction on the calling thread."""
+        try:
+            with write_tx(self._engine) as conn:
+                results = [(True, fn(conn)) for fn in fns]
+        except Exception as exc:
+            if len(fns) == 1:
+                return [(False, exc)]
+            return self._isolated(fns)
+        return results
+
+    def _isolated(self, fns: list[Callable[[Connection], Any]]) -> list[tuple[bool, Any]]:
+        """After a shared transaction failed: each unit in a transaction of its own."""
+        isolated: list[tuple[bool, Any]] = []
+        for fn in fns:
+            try:
+                with write_tx(self._engine) as conn:
+                    isolated.append((True, fn(conn)))
+            except Exception as exc:
+                isolated.append((False, exc))
+        return isolated
+
+
+def _settle(
+    jobs: list[tuple[Callable[[Connection], Any], asyncio.Future[Any]]],
+    results: list[tuple[bool, Any]],
+) -> None:
+    for (_, future), (ok, value) in zip(jobs, results, strict=True):
+        if future.done():
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)

@@ -14,13 +14,24 @@ from sqlalchemy import insert, select
 
 from outreach_tui.config import Settings
 from outreach_tui.core.policy import PolicyDecision
+from outreach_tui.core.states import LeadStatus
 from outreach_tui.db import migrate
 from outreach_tui.db import tables as t
-from outreach_tui.db.session import make_engine, write_tx
+from outreach_tui.db.session import make_engine, read_tx, write_tx
+from outreach_tui.engine.actions import OperatorActions
+from outreach_tui.engine.approval import ApprovalQueue
+from outreach_tui.engine.campaigns import CampaignService
 from outreach_tui.engine.clock import Clock, SystemClock
+from outreach_tui.engine.dispatcher import Dispatcher, DispatchReport
+from outreach_tui.engine.explain import Explainer
 from outreach_tui.engine.identity import operator_id as resolve_operator
+from outreach_tui.engine.leases import new_holder_id
 from outreach_tui.engine.mailboxes import sync_mailboxes
+from outreach_tui.engine.monitor import Monitor
 from outreach_tui.engine.pipeline import SendOutcome, SendPipeline, SendRequest
+from outreach_tui.engine.planner import Planner, PlanReport
+from outreach_tui.engine.queries import Queries
+from outreach_tui.engine.sequences import stop_lead
 from outreach_tui.engine.suppression import SuppressionService
 from outreach_tui.mail.smtp import MailSender, SmtpTransport
 
@@ -36,6 +47,16 @@ class Engine:
     operator_id: str
     pipeline: SendPipeline
     suppression: SuppressionService
+    campaigns: CampaignService
+    planner: Planner
+    dispatcher: Dispatcher
+    approvals: ApprovalQueue
+    explainer: Explainer
+    queries: Queries
+    actions: OperatorActions
+    monitor: Monitor
+    holder: str
+    """This process's identity in leases (host, pid, a random part)."""
     headless: bool = False
     recovered_unknown: list[int] = field(default_factory=list)
 
@@ -50,12 +71,49 @@ class Engine:
     async def send_attempt(self, attempt_id: int) -> SendOutcome:
         return await self.pipeline.send_attempt(attempt_id)
 
+    def plan(self) -> PlanReport:
+        """One planner tick: queue the sequence steps that are due."""
+        return self.planner.tick()
+
+    async def dispatch(self) -> DispatchReport:
+        """One dispatcher tick: send the approved attempts that are due."""
+        return await self.dispatcher.tick()
+
+    def stop_sequences(
+        self,
+        email: str,
+        *,
+        reason: str,
+        status: LeadStatus | None = None,
+        company_wide: bool = False,
+    ) -> int:
+        """Stop every sequence of a lead (a reply, an unsubscribe, a bounce); withdraws its
+        queued attempts. Returns how many sequences were stopped."""
+        address = email.strip().lower()
+        now = self.clock.now()
+        with read_tx(self.db) as conn:
+            lead_id = conn.execute(select(t.lead.c.id).where(t.lead.c.email == address)).scalar()
+        if lead_id is None:
+            return 0
+        with write_tx(self.db) as conn:
+            return stop_lead(
+                conn,
+                lead_id=int(lead_id),
+                reason=reason,
+                operator_id=self.operator_id,
+                now=now,
+                lead_status=status,
+                company_wide=company_wide,
+            )
+
     async def aclose(self) -> None:
+        self.dispatcher.release_leases()
         await self.transport.close()
         self.pipeline.close()
         self.db.dispose()
 
     def close_sync(self) -> None:
+        self.dispatcher.release_leases()
         self.pipeline.close()
         self.db.dispose()
 
@@ -92,6 +150,7 @@ def build_engine(
     pipeline = SendPipeline(
         db=db, settings=settings, clock=clock, transport=transport, operator_id=operator
     )
+    holder = new_holder_id("worker" if headless else "console")
     engine = Engine(
         settings=settings,
         db=db,
@@ -100,6 +159,15 @@ def build_engine(
         operator_id=operator,
         pipeline=pipeline,
         suppression=SuppressionService(db, clock, operator),
+        campaigns=CampaignService(db, clock, operator),
+        planner=Planner(db, settings, clock, operator, holder),
+        dispatcher=Dispatcher(db, settings, clock, pipeline, operator, holder),
+        approvals=ApprovalQueue(db, clock, operator),
+        explainer=Explainer(db, settings, clock, pipeline, holder),
+        queries=Queries(db, settings, clock),
+        actions=OperatorActions(db, clock, operator),
+        monitor=Monitor(db, settings, clock, operator),
+        holder=holder,
         headless=headless,
     )
     engine.recovered_unknown = pipeline.recover_interrupted()

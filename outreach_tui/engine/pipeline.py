@@ -5,20 +5,21 @@
     idempotency, lead, attempt, or the failure's effects)
 
 Nothing is consumed (counters, idempotency key, lead status) until the server's final 250.
-Database work runs on one dedicated thread so the event loop (and a console sharing it)
-never blocks on SQLite, and in-process writers never contend for the lock.
+Both transactions go through a `GroupCommit`: sends that reach the same step in the same turn
+of the event loop share one write transaction and one COMMIT (each is still told nothing
+until that commit is done, so the attempt row is durable before DATA and "sent" is durable
+before the caller hears it).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from types import SimpleNamespace
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, Row, bindparam, insert, select, update
 
@@ -31,7 +32,7 @@ from outreach_tui.core.retry import next_retry_at
 from outreach_tui.core.states import AttemptState, ErrorClass, LeadStatus
 from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
-from outreach_tui.db.session import read_tx, write_tx
+from outreach_tui.db.session import DriverStatement, GroupCommit, read_tx, write_tx
 from outreach_tui.engine.clock import Clock
 from outreach_tui.mail.message import (
     OutgoingMessage,
@@ -43,7 +44,6 @@ from outreach_tui.mail.message import (
 from outreach_tui.mail.smtp import DeliveryResult, MailSender, SmtpEndpoint
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 Status = Literal["sent", "blocked", "deferred", "retry", "failed", "unknown", "skipped"]
 
@@ -98,17 +98,45 @@ _SHORT_MESSAGES: dict[ErrorClass, str] = {
 }
 
 
-# Prebuilt statements (see db/ledger.py for why).
-_ATTEMPT_INSERT = insert(t.attempt)
-_ATTEMPT_BY_ID = select(t.attempt).where(t.attempt.c.id == bindparam("id"))
+# Prebuilt statements (see db/ledger.py for why); those run for every send are
+# DriverStatements (compiled once, executed without SQLAlchemy's per-call overhead).
+_ATTEMPT_COLUMNS = (
+    "lead_id", "campaign_id", "mailbox_id", "operator_id", "sender_email", "recipient_email",
+    "recipient_domain", "subject", "body", "idempotency_key", "state", "message_id",
+    "in_reply_to", "references", "legal_basis", "region", "policy_result", "retry_count",
+    "first_tried_at", "sending_started_at", "approved_by", "approved_at", "created_at",
+    "updated_at",
+)  # fmt: skip
+_ATTEMPT_INSERT = DriverStatement(
+    insert(t.attempt)
+    .values({name: bindparam(name) for name in _ATTEMPT_COLUMNS})
+    .returning(t.attempt.c.id)
+)
+_ATTEMPT_SENT = DriverStatement(
+    update(t.attempt)
+    .where(t.attempt.c.id == bindparam("attempt_id"))
+    .values(
+        {
+            name: bindparam(name)
+            for name in ("state", "sent_at", "smtp_code", "smtp_response", "error_class",
+                         "error_detail", "updated_at")
+        }
+    )
+)  # fmt: skip
+# With the campaign's postal address: the footer a campaign sets for its messages.
+_ATTEMPT_BY_ID = (
+    select(t.attempt, t.campaign.c.postal_address)
+    .outerjoin(t.campaign, t.campaign.c.id == t.attempt.c.campaign_id)
+    .where(t.attempt.c.id == bindparam("id"))
+)
 _ATTEMPT_UPDATE = update(t.attempt).where(t.attempt.c.id == bindparam("attempt_id"))
 _LEAD_BY_ID = select(t.lead).where(t.lead.c.id == bindparam("id"))
-_LEAD_CONTACTED = (
+_LEAD_CONTACTED = DriverStatement(
     update(t.lead)
     .where(t.lead.c.id == bindparam("lead_id"), t.lead.c.status == LeadStatus.NEW.value)
     .values(status=bindparam("status"), updated_at=bindparam("updated_at"))
 )
-_MAILBOX_SENT = (
+_MAILBOX_SENT = DriverStatement(
     update(t.mailbox)
     .where(t.mailbox.c.id == bindparam("mailbox_id"))
     .values(last_sent_at=bindparam("last_sent_at"))
@@ -141,13 +169,10 @@ class SendPipeline:
             if db_thread
             else None
         )
-
-    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._executor is None:
-            return fn(*args)
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        self._writes = GroupCommit(db, self._executor)
 
     def close(self) -> None:
+        self._writes.close()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
 
@@ -182,14 +207,14 @@ class SendPipeline:
 
     async def send_new(self, request: SendRequest) -> SendOutcome:
         """Steps 1-7 for a one-off message (creates the lead if it is new)."""
-        prepared = await self._db(self._prepare_new, request)
+        prepared = await self._writes.run(partial(self._prepare_new, request=request))
         if isinstance(prepared, SendOutcome):
             return prepared
         return await self._deliver(prepared)
 
     async def send_attempt(self, attempt_id: int) -> SendOutcome:
         """Steps 3-7 for an attempt already in the ledger (approved and due)."""
-        prepared = await self._db(self._prepare_queued, attempt_id)
+        prepared = await self._writes.run(partial(self._prepare_queued, attempt_id=attempt_id))
         if isinstance(prepared, SendOutcome):
             return prepared
         return await self._deliver(prepared)
@@ -229,7 +254,9 @@ class SendPipeline:
                 error_class=ErrorClass.UNKNOWN_OUTCOME,
                 detail=f"unexpected {type(exc).__name__}: {exc}",
             )
-        outcome = await self._db(self._finalize, attempt, mailbox, result)
+        outcome = await self._writes.run(
+            partial(self._finalize, attempt=attempt, mailbox=mailbox, result=result)
+        )
         return SendOutcome(
             status=outcome.status,
             message=outcome.message,
@@ -283,150 +310,148 @@ class SendPipeline:
 
     # -- step 3-4: policy, audit, ledger ------------------------------------------------
 
-    def _prepare_new(self, request: SendRequest) -> _Prepared | SendOutcome:
+    def _prepare_new(self, conn: Connection, request: SendRequest) -> _Prepared | SendOutcome:
+        """Runs inside a write transaction that commits before the caller goes on."""
         now = self.clock.now()
         sender = request.sender_email.strip().lower()
         recipient = request.recipient_email.strip().lower()
-        with write_tx(self.db) as conn:
-            mailbox = ledger.mailbox_by_email(conn, sender)
-            if mailbox is None:
-                return SendOutcome("blocked", f"no mailbox is configured for {sender}")
-            lead = ledger.get_or_create_lead(conn, recipient, source="send", at=now)
-            key = idempotency_key(sender, recipient, request.subject)
-            decision = self._decide(conn, mailbox, lead, request.subject, key, now, None, None)
-            message_id = new_message_id(sender)
-            injection = self._injection(
-                OutgoingMessage(
-                    sender_email=sender,
-                    sender_name=mailbox.from_name or "",
-                    recipient_email=recipient,
-                    subject=request.subject,
-                    body=request.body,
-                    message_id=message_id,
-                    date=now,
-                    in_reply_to=request.in_reply_to,
-                    references=request.references,
-                )
+        mailbox = ledger.mailbox_by_email(conn, sender)
+        if mailbox is None:
+            return SendOutcome("blocked", f"no mailbox is configured for {sender}")
+        lead = ledger.get_or_create_lead(conn, recipient, source="send", at=now)
+        key = idempotency_key(sender, recipient, request.subject)
+        decision = self._decide(conn, mailbox, lead, request.subject, key, now, None, None)
+        message_id = new_message_id(sender)
+        injection = self._injection(
+            OutgoingMessage(
+                sender_email=sender,
+                sender_name=mailbox.from_name or "",
+                recipient_email=recipient,
+                subject=request.subject,
+                body=request.body,
+                message_id=message_id,
+                date=now,
+                in_reply_to=request.in_reply_to,
+                references=request.references,
             )
-            if injection is not None or not decision.allowed:
-                reason = injection or decision.reason
-                ledger.write_audit(
-                    conn,
-                    user_id=self.operator_id,
-                    policy_result="blocked",
-                    reason=reason,
-                    at=now,
-                    lead_email=recipient,
-                    sender_email=sender,
-                    subject=request.subject,
-                    legal_basis=decision.legal_basis,
-                )
-                return SendOutcome("blocked", reason, decision=decision)
-            values: dict[str, Any] = {
-                "lead_id": lead.id,
-                "campaign_id": None,
-                "mailbox_id": mailbox.id,
-                "operator_id": self.operator_id,
-                "sender_email": sender,
-                "recipient_email": recipient,
-                "recipient_domain": domain_of(recipient),
-                "subject": request.subject,
-                "body": request.body,
-                "idempotency_key": key,
-                "state": AttemptState.SENDING.value,
-                "message_id": message_id,
-                "in_reply_to": request.in_reply_to,
-                "references": request.references,
-                "legal_basis": decision.legal_basis,
-                "region": decision.region,
-                "policy_result": "allowed",
-                "retry_count": 0,
-                "first_tried_at": now,
-                "sending_started_at": now,
-                "approved_by": self.operator_id,
-                "approved_at": now,
-                "created_at": now,
-                "updated_at": now,
-            }
-            result = conn.execute(_ATTEMPT_INSERT, values)
-            assert result.inserted_primary_key is not None
-            attempt_id = int(result.inserted_primary_key[0])
+        )
+        if injection is not None or not decision.allowed:
+            reason = injection or decision.reason
             ledger.write_audit(
                 conn,
                 user_id=self.operator_id,
-                policy_result="allowed",
-                reason="allowed",
+                policy_result="blocked",
+                reason=reason,
                 at=now,
                 lead_email=recipient,
                 sender_email=sender,
                 subject=request.subject,
                 legal_basis=decision.legal_basis,
-                attempt_id=attempt_id,
             )
+            return SendOutcome("blocked", reason, decision=decision)
+        values: dict[str, Any] = {
+            "lead_id": lead.id,
+            "campaign_id": None,
+            "mailbox_id": mailbox.id,
+            "operator_id": self.operator_id,
+            "sender_email": sender,
+            "recipient_email": recipient,
+            "recipient_domain": domain_of(recipient),
+            "subject": request.subject,
+            "body": request.body,
+            "idempotency_key": key,
+            "state": AttemptState.SENDING.value,
+            "message_id": message_id,
+            "in_reply_to": request.in_reply_to,
+            "references": request.references,
+            "legal_basis": decision.legal_basis,
+            "region": decision.region,
+            "policy_result": "allowed",
+            "retry_count": 0,
+            "first_tried_at": now,
+            "sending_started_at": now,
+            "approved_by": self.operator_id,
+            "approved_at": now,
+            "created_at": now,
+            "updated_at": now,
+        }
+        attempt_id = int(_ATTEMPT_INSERT.execute(conn, values).scalar_one())
+        ledger.write_audit(
+            conn,
+            user_id=self.operator_id,
+            policy_result="allowed",
+            reason="allowed",
+            at=now,
+            lead_email=recipient,
+            sender_email=sender,
+            subject=request.subject,
+            legal_basis=decision.legal_basis,
+            attempt_id=attempt_id,
+        )
         # The row as written, without reading it back (one statement less per send).
         attempt = SimpleNamespace(id=attempt_id, **values, postal_address=request.postal_address)
         return _Prepared(attempt, mailbox, decision)
 
-    def _prepare_queued(self, attempt_id: int) -> _Prepared | SendOutcome:
+    def _prepare_queued(self, conn: Connection, attempt_id: int) -> _Prepared | SendOutcome:
+        """Runs inside a write transaction that commits before the caller goes on."""
         now = self.clock.now()
-        with write_tx(self.db) as conn:
-            attempt = conn.execute(_ATTEMPT_BY_ID, {"id": attempt_id}).first()
-            if attempt is None or attempt.state != AttemptState.APPROVED.value:
-                return SendOutcome("skipped", "not waiting to be sent", attempt_id=attempt_id)
-            if attempt.next_attempt_at is not None and attempt.next_attempt_at > now:
-                return SendOutcome("skipped", "not due yet", attempt_id=attempt_id)
-            mailbox = ledger.mailbox_by_id(conn, attempt.mailbox_id)
-            lead = conn.execute(_LEAD_BY_ID, {"id": attempt.lead_id}).one()
-            if mailbox is None:
-                return self._reject(conn, attempt, "its mailbox no longer exists", now)
-            decision = self._decide(
-                conn,
-                mailbox,
-                lead,
-                attempt.subject,
-                attempt.idempotency_key,
-                now,
-                attempt.campaign_id,
-                attempt.id,
+        attempt = conn.execute(_ATTEMPT_BY_ID, {"id": attempt_id}).first()
+        if attempt is None or attempt.state != AttemptState.APPROVED.value:
+            return SendOutcome("skipped", "not waiting to be sent", attempt_id=attempt_id)
+        if attempt.next_attempt_at is not None and attempt.next_attempt_at > now:
+            return SendOutcome("skipped", "not due yet", attempt_id=attempt_id)
+        mailbox = ledger.mailbox_by_id(conn, attempt.mailbox_id)
+        lead = conn.execute(_LEAD_BY_ID, {"id": attempt.lead_id}).one()
+        if mailbox is None:
+            return self._reject(conn, attempt, "its mailbox no longer exists", now)
+        decision = self._decide(
+            conn,
+            mailbox,
+            lead,
+            attempt.subject,
+            attempt.idempotency_key,
+            now,
+            attempt.campaign_id,
+            attempt.id,
+        )
+        injection = self._injection(self._outgoing(attempt, mailbox, date=now))
+        if injection is not None:
+            return self._reject(conn, attempt, injection, now, decision)
+        if not decision.allowed:
+            if decision.temporary:
+                return self._defer(conn, attempt, decision, now)
+            return self._reject(conn, attempt, decision.reason, now, decision)
+        claimed = conn.execute(
+            update(t.attempt)
+            .where(
+                t.attempt.c.id == attempt.id,
+                t.attempt.c.state == AttemptState.APPROVED.value,
             )
-            injection = self._injection(self._outgoing(attempt, mailbox, date=now))
-            if injection is not None:
-                return self._reject(conn, attempt, injection, now, decision)
-            if not decision.allowed:
-                if decision.temporary:
-                    return self._defer(conn, attempt, decision, now)
-                return self._reject(conn, attempt, decision.reason, now, decision)
-            claimed = conn.execute(
-                update(t.attempt)
-                .where(
-                    t.attempt.c.id == attempt.id,
-                    t.attempt.c.state == AttemptState.APPROVED.value,
-                )
-                .values(
-                    state=AttemptState.SENDING.value,
-                    sending_started_at=now,
-                    first_tried_at=attempt.first_tried_at or now,
-                    legal_basis=decision.legal_basis,
-                    region=decision.region,
-                    policy_result="allowed",
-                    updated_at=now,
-                )
-            )
-            if claimed.rowcount != 1:
-                return SendOutcome("skipped", "taken by another sender", attempt_id=attempt_id)
-            ledger.write_audit(
-                conn,
-                user_id=self.operator_id,
-                policy_result="allowed",
-                reason="allowed",
-                at=now,
-                lead_email=attempt.recipient_email,
-                sender_email=attempt.sender_email,
-                subject=attempt.subject,
+            .values(
+                state=AttemptState.SENDING.value,
+                sending_started_at=now,
+                first_tried_at=attempt.first_tried_at or now,
                 legal_basis=decision.legal_basis,
-                attempt_id=attempt.id,
+                region=decision.region,
+                policy_result="allowed",
+                updated_at=now,
             )
-            attempt = conn.execute(_ATTEMPT_BY_ID, {"id": attempt_id}).one()
+        )
+        if claimed.rowcount != 1:
+            return SendOutcome("skipped", "taken by another sender", attempt_id=attempt_id)
+        ledger.write_audit(
+            conn,
+            user_id=self.operator_id,
+            policy_result="allowed",
+            reason="allowed",
+            at=now,
+            lead_email=attempt.recipient_email,
+            sender_email=attempt.sender_email,
+            subject=attempt.subject,
+            legal_basis=decision.legal_basis,
+            attempt_id=attempt.id,
+        )
+        attempt = conn.execute(_ATTEMPT_BY_ID, {"id": attempt_id}).one()
         return _Prepared(attempt, mailbox, decision)
 
     def _decide(
@@ -531,52 +556,58 @@ class SendPipeline:
     # -- step 6: finalize -----------------------------------------------------------------
 
     def _finalize(
-        self, attempt: Row[Any], mailbox: Row[Any], result: DeliveryResult
+        self, conn: Connection, attempt: Row[Any], mailbox: Row[Any], result: DeliveryResult
     ) -> SendOutcome:
+        """Runs inside a write transaction that commits before the caller hears the outcome."""
         now = self.clock.now()
         if result.accepted:
-            self._record_sent(attempt, mailbox, result, now)
+            self._record_sent(conn, attempt, mailbox, result, now)
             return SendOutcome("sent", "sent", attempt_id=attempt.id)
         error_class = result.error_class or ErrorClass.UNKNOWN_OUTCOME
         log.warning(
             "attempt %s via %s to %s: %s (%s)",
             attempt.id, mailbox.email, attempt.recipient_email, error_class.value, result.detail,
         )  # fmt: skip
-        with write_tx(self.db) as conn:
-            return self._record_failure(conn, attempt, mailbox, result, error_class, now)
+        return self._record_failure(conn, attempt, mailbox, result, error_class, now)
 
     def _record_sent(
-        self, attempt: Row[Any], mailbox: Row[Any], result: DeliveryResult, now: datetime
+        self,
+        conn: Connection,
+        attempt: Row[Any],
+        mailbox: Row[Any],
+        result: DeliveryResult,
+        now: datetime,
     ) -> None:
         day = local_day(now, self.settings.tz)
-        with write_tx(self.db) as conn:
-            self._set_attempt(
-                conn,
-                attempt.id,
-                state=AttemptState.SENT.value,
-                sent_at=now,
-                smtp_code=result.code,
-                smtp_response=result.response[:500],
-                error_class=None,
-                error_detail=None,
-                updated_at=now,
-            )
-            ledger.increment_counters(
-                conn,
-                [
-                    (ledger.SCOPE_USER, attempt.operator_id),
-                    (ledger.SCOPE_DOMAIN, attempt.recipient_domain),
-                    (ledger.SCOPE_MAILBOX, mailbox.email),
-                ],
-                day,
-            )
-            ledger.record_idempotency(conn, attempt.idempotency_key, attempt.id, now)
-            conn.execute(
-                _LEAD_CONTACTED,
-                {"lead_id": attempt.lead_id, "status": LeadStatus.CONTACTED.value,
-                 "updated_at": now},
-            )  # fmt: skip
-            conn.execute(_MAILBOX_SENT, {"mailbox_id": mailbox.id, "last_sent_at": now})
+        _ATTEMPT_SENT.execute(
+            conn,
+            {
+                "attempt_id": attempt.id,
+                "state": AttemptState.SENT.value,
+                "sent_at": now,
+                "smtp_code": result.code,
+                "smtp_response": result.response[:500],
+                "error_class": None,
+                "error_detail": None,
+                "updated_at": now,
+            },
+        )
+        ledger.increment_counters(
+            conn,
+            [
+                (ledger.SCOPE_USER, attempt.operator_id),
+                (ledger.SCOPE_DOMAIN, attempt.recipient_domain),
+                (ledger.SCOPE_MAILBOX, mailbox.email),
+            ],
+            day,
+        )
+        ledger.record_idempotency(conn, attempt.idempotency_key, attempt.id, now)
+        _LEAD_CONTACTED.execute(
+            conn,
+            {"lead_id": attempt.lead_id, "status": LeadStatus.CONTACTED.value,
+             "updated_at": now},
+        )  # fmt: skip
+        _MAILBOX_SENT.execute(conn, {"mailbox_id": mailbox.id, "last_sent_at": now})
 
     def _record_failure(
         self,

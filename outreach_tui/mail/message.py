@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import email.charset
+import email.quoprimime
 import email.utils
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from email.header import Header
 from email.mime.text import MIMEText
+from email.policy import compat32
+from typing import Any
 from urllib.parse import quote
 
 from outreach_tui.core.headers import check_header_value
@@ -73,13 +77,65 @@ def render_body(msg: OutgoingMessage) -> str:
 
 
 def build_message(msg: OutgoingMessage) -> bytes:
-    """The RFC 5322 message as bytes, after refusing any header injection.
+    """The RFC 5322 message as bytes (LF line ends), after refusing any header injection.
 
-    Built with the compat32 `email.mime` classes: they are several times faster than
-    `EmailMessage` with the default policy (which showed in bench/send_pipeline.py), and
-    every header value has already been validated by `check_outgoing`. Non-ASCII header
-    text is RFC 2047-encoded; the body is quoted-printable (7-bit safe everywhere).
+    The output is byte-for-byte what the compat32 `email.mime.text.MIMEText` serialisation
+    gives (see `_build_message_mime`, kept as the reference and for the unusual cases), but
+    assembled directly: the `email` package's generator and header folding cost more than the
+    rest of a send (bench/send_pipeline.py). Header values that are plain printable ASCII and
+    fit on one 78-character line are written as they are (folding would not change them);
+    anything else, such as non-ASCII text or long lines, goes through compat32 folding and
+    RFC 2047 encoding exactly as before. The body is quoted-printable (7-bit safe).
     """
+    check_outgoing(msg)
+    out = [_MIME_PREAMBLE]
+    sender = email.utils.formataddr((msg.sender_name, msg.sender_email), charset="utf-8")
+    _header(out, "From", sender)
+    _header(out, "To", msg.recipient_email)
+    _header(out, "Subject", msg.subject, "us-ascii" if msg.subject.isascii() else "utf-8")
+    _header(out, "Date", email.utils.format_datetime(msg.date))
+    _header(out, "Message-ID", msg.message_id)
+    if msg.in_reply_to:
+        _header(out, "In-Reply-To", msg.in_reply_to)
+    if msg.references:
+        _header(out, "References", msg.references)
+    unsubscribe: list[str] = []
+    if msg.unsubscribe_mailto:
+        unsubscribe.append(f"<mailto:{msg.unsubscribe_mailto}?subject=unsubscribe>")
+    if msg.unsubscribe_url:
+        unsubscribe.append(f"<{msg.unsubscribe_url}>")
+    if unsubscribe:
+        _header(out, "List-Unsubscribe", ", ".join(unsubscribe))
+    if msg.unsubscribe_url:
+        out.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click\n")
+    out.append("\n")
+    # What MIMEText + BytesGenerator do with a utf-8/QP charset: QP over the UTF-8 bytes
+    # (seen as latin-1 code points), LF line ends.
+    out.append(email.quoprimime.body_encode(render_body(msg).encode("utf-8").decode("latin-1")))
+    return "".join(out).encode("ascii")
+
+
+_MIME_PREAMBLE = (
+    'Content-Type: text/plain; charset="utf-8"\n'
+    "MIME-Version: 1.0\n"
+    "Content-Transfer-Encoding: quoted-printable\n"
+)
+#: Printable ASCII words separated by single spaces: compat32 folding leaves such a value
+#: unchanged when the whole line fits in 78 characters.
+_PLAIN_VALUE = re.compile(r"[!-~]+(?: [!-~]+)*")
+_MAX_LINE = 78
+
+
+def _header(out: list[str], name: str, value: str, charset: str | None = None) -> None:
+    if len(name) + 2 + len(value) <= _MAX_LINE and _PLAIN_VALUE.fullmatch(value):
+        out.append(f"{name}: {value}\n")
+        return
+    folded: Any = Header(value, charset, header_name=name) if charset else value
+    out.append(compat32.fold_binary(name, folded).decode("ascii"))
+
+
+def _build_message_mime(msg: OutgoingMessage) -> bytes:
+    """The reference construction with `email.mime` (what `build_message` reproduces)."""
     check_outgoing(msg)
     out = MIMEText(render_body(msg), "plain", _UTF8)  # type: ignore[arg-type]  # typeshed: str only
     out["From"] = email.utils.formataddr((msg.sender_name, msg.sender_email), charset="utf-8")

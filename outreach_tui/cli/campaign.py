@@ -1,0 +1,92 @@
+"""`outreach-tui campaign create|list|pause|resume|archive`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from outreach_tui.cli.context import CliContext, friendly_errors, pass_ctx
+from outreach_tui.core.states import CampaignStatus
+from outreach_tui.engine.campaigns import load_campaign_file
+
+
+@click.group("campaign")
+def campaign_group() -> None:
+    """Campaigns: sequences of steps sent to enrolled leads."""
+
+
+@campaign_group.command("create")
+@click.option(
+    "--from",
+    "source",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Campaign file (TOML; the format is in README.md).",
+)
+@pass_ctx
+@friendly_errors
+def create(state: CliContext, source: Path) -> None:
+    """Create a campaign from a TOML file."""
+    spec = load_campaign_file(source)
+    campaign_id = state.engine().campaigns.create(spec, source_file=str(source))
+    click.echo(
+        f"created campaign {spec.name!r} (id {campaign_id}, {len(spec.steps)} steps, "
+        f"{spec.approval} approval); enrol leads with: "
+        f"outreach-tui leads import FILE --campaign {spec.name!r}"
+    )
+
+
+@campaign_group.command("list")
+@pass_ctx
+@friendly_errors
+def list_campaigns(state: CliContext) -> None:
+    """Every campaign with its progress."""
+    rows = state.engine().campaigns.summaries()
+    if not rows:
+        click.echo("no campaigns yet (outreach-tui campaign create --from FILE)")
+        return
+    click.echo(
+        f"{'ID':>4}  {'NAME':<28} {'STATUS':<9} {'APPROVAL':<8} {'STEPS':>5} "
+        f"{'LEADS':>7} {'ACTIVE':>7} {'DONE':>7} {'STOPPED':>7} {'SENT':>7}"
+    )
+    for r in rows:
+        click.echo(
+            f"{r.id:>4}  {r.name[:28]:<28} {r.status:<9} {r.approval:<8} {r.steps:>5} "
+            f"{r.leads:>7} {r.active:>7} {r.finished:>7} {r.stopped:>7} {r.sent:>7}"
+        )
+
+
+def _status_command(name: str, status: CampaignStatus, done: str, help_text: str) -> None:
+    @campaign_group.command(name, help=help_text)
+    @click.argument("campaign")
+    @click.option("--reason", default="", help="Kept in the audit log.")
+    @pass_ctx
+    @friendly_errors
+    def command(state: CliContext, campaign: str, reason: str) -> None:
+        changed = state.engine().campaigns.set_status(campaign, status, reason=reason)
+        click.echo(
+            f"campaign {campaign!r} {done}"
+            if changed
+            else f"campaign {campaign!r} was not changed (already {done}, or not allowed)"
+        )
+
+
+_status_command(
+    "pause",
+    CampaignStatus.PAUSED,
+    "paused",
+    "Pause a campaign: nothing more is planned or sent; progress is kept.",
+)
+_status_command(
+    "resume",
+    CampaignStatus.ACTIVE,
+    "resumed",
+    "Resume a paused campaign where it stopped (no step is resent).",
+)
+_status_command(
+    "archive",
+    CampaignStatus.ARCHIVED,
+    "archived",
+    "Archive a campaign: it stops for good and leaves the lists.",
+)

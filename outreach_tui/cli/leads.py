@@ -1,0 +1,70 @@
+"""`outreach-tui leads import|list` (other lead commands join this group)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from outreach_tui.cli.context import CliContext, friendly_errors, pass_ctx
+from outreach_tui.core.csvsafe import neutralise_cell
+from outreach_tui.core.states import LeadStatus
+from outreach_tui.engine.leads import import_leads_csv, page_leads
+
+#: Bad rows printed in full; the rest are counted.
+SHOWN_ERRORS = 50
+
+
+def echo_errors(errors: list[str], total: int) -> None:
+    """At most SHOWN_ERRORS lines on stderr, then how many more there were."""
+    for error in errors[:SHOWN_ERRORS]:
+        click.echo(error, err=True)
+    if total > SHOWN_ERRORS:
+        click.echo(f"... and {total - SHOWN_ERRORS} more", err=True)
+
+
+@click.group("leads")
+def leads_group() -> None:
+    """The people campaigns write to."""
+
+
+@leads_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--campaign", default=None, help="Also enrol every lead in this campaign.")
+@pass_ctx
+@friendly_errors
+def import_leads(state: CliContext, file: Path, campaign: str | None) -> None:
+    """Import a CSV of leads (email, first_name, last_name, company, website, timezone, ...).
+
+    Bad rows are listed by line and skipped; the rest are imported.
+    """
+    engine = state.engine()
+    report = import_leads_csv(
+        engine.db, file, clock=engine.clock, operator_id=engine.operator_id, campaign=campaign
+    )
+    echo_errors(report.errors, report.rejected)
+    click.echo(report.summary())
+
+
+@leads_group.command("list")
+@click.option("--status", type=click.Choice([s.value for s in LeadStatus]), default=None)
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(min=1))
+@click.option("--offset", default=0, type=click.IntRange(min=0))
+@pass_ctx
+@friendly_errors
+def list_leads(state: CliContext, status: str | None, limit: int, offset: int) -> None:
+    """Show leads, a page at a time (email, status, name, company, timezone, source)."""
+    for row in page_leads(state.engine().db, status=status, limit=limit, offset=offset):
+        name = " ".join(p for p in (row["first_name"], row["last_name"]) if p)
+        cells = (row["email"], row["status"], name, row["company"], row["timezone"], row["source"])
+        click.echo("\t".join(neutralise_cell(c) for c in cells))
+
+
+@leads_group.command("why")
+@click.argument("email")
+@pass_ctx
+@friendly_errors
+def why(state: CliContext, email: str) -> None:
+    """Why is this lead not being written to? Names the gate holding each sequence."""
+    for line in state.engine().explainer.why(email):
+        click.echo(str(line))

@@ -1,0 +1,44 @@
+"""`outreach-tui mailboxes import|list`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from outreach_tui.cli.context import CliContext, friendly_errors, pass_ctx
+from outreach_tui.cli.leads import echo_errors
+from outreach_tui.core.csvsafe import neutralise_cell
+from outreach_tui.engine.mailbox_import import import_mailboxes_csv, mailbox_rows
+
+
+@click.group("mailboxes")
+def mailboxes_group() -> None:
+    """The mailboxes that send."""
+
+
+@mailboxes_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_ctx
+@friendly_errors
+def import_mailboxes(state: CliContext, file: Path) -> None:
+    """Add or update mailboxes from a CSV with the columns of [[mailboxes]] in config.
+
+    Passwords must be secret references (env:NAME, file:PATH, keyring:SERVICE/USER).
+    """
+    engine = state.engine()
+    report = import_mailboxes_csv(engine.db, file, clock=engine.clock)
+    echo_errors(report.errors, len(report.errors))
+    click.echo(f"imported {report.imported}, rejected {report.rejected}")
+
+
+@mailboxes_group.command("list")
+@pass_ctx
+@friendly_errors
+def list_mailboxes(state: CliContext) -> None:
+    """Show mailboxes: email, phase, daily limit, SMTP server, certificate checking."""
+    for row in mailbox_rows(state.engine().db):
+        limit = "warmup" if row["daily_limit"] is None else row["daily_limit"]
+        tls = "verify_tls=on" if row["verify_tls"] else "verify_tls=OFF"
+        cells = (row["email"], row["phase"], limit, f"{row['smtp_host']}:{row['smtp_port']}", tls)
+        click.echo("\t".join(neutralise_cell(c) for c in cells))

@@ -1,0 +1,54 @@
+"""`outreach-tui worker [--once | --until-idle]` and `outreach-tui forecast`."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import click
+
+from outreach_tui.cli.context import CliContext, friendly_errors, pass_ctx
+from outreach_tui.core.csvsafe import neutralise_cell
+from outreach_tui.engine.worker import Mode, run_worker
+
+
+@click.command("worker")
+@click.option("--once", "mode", flag_value="once", help="Run every job one time, then exit.")
+@click.option(
+    "--until-idle",
+    "mode",
+    flag_value="until_idle",
+    help="Plan and send until nothing is due now, then exit.",
+)
+@pass_ctx
+@friendly_errors
+def worker_command(state: CliContext, mode: str | None) -> None:
+    """The engine without a console: plans, sends and watches on its schedule.
+
+    SIGTERM lets the send in flight finish, then exits 0."""
+    state.headless = True
+    engine = state.engine(headless=True)
+    chosen: Mode = "forever" if mode is None else mode  # type: ignore[assignment]
+    code = asyncio.run(run_worker(engine, chosen))
+    sys.exit(code)
+
+
+@click.command("forecast")
+@click.option("--hours", default=24.0, show_default=True, help="How far ahead to look.")
+@click.option("--limit", default=200, show_default=True, help="Rows to print at most.")
+@pass_ctx
+@friendly_errors
+def forecast_command(state: CliContext, hours: float, limit: int) -> None:
+    """What would be sent, by whom and when, if nothing changed. Sends nothing."""
+    rows = state.engine().explainer.forecast(hours)
+    tz = state.settings.tz
+    click.echo(f"{len(rows)} sends in the next {hours:g} h (times in {tz.key})")
+    for row in rows[:limit]:
+        step = f"step {row.step}" if row.step else "one-off"
+        mark = "" if not row.planned else " (to be queued)"
+        click.echo(
+            f"{row.at.astimezone(tz):%a %d %b %H:%M}  {row.sender:<28} → "
+            f"{neutralise_cell(row.recipient):<32} {row.campaign or '-'} {step}{mark}"
+        )
+    if len(rows) > limit:
+        click.echo(f"... and {len(rows) - limit} more")

@@ -1,0 +1,424 @@
+"""Read models for the console: what each pane shows, read in a few indexed queries.
+
+The console never builds SQL; it calls these (from a worker thread) and renders the small
+dataclasses they return. Large tables (leads, audit, suppression) are paged by key, so a
+million leads open as fast as a hundred.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Engine, func, select
+
+from outreach_tui.config import Settings
+from outreach_tui.core.days import day_start_utc, local_day
+from outreach_tui.core.states import AttemptState, MailboxPhase
+from outreach_tui.db import tables as t
+from outreach_tui.db.session import read_tx
+from outreach_tui.engine.pool import (
+    SCOPE_MAILBOX,
+    SCOPE_MAILBOX_BOUNCE,
+    load_pool,
+)
+
+SCOPE_MAILBOX_COMPLAINT = "mailbox_complaint"
+SPARK_DAYS = 14
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    today: date
+    sent_today: int
+    planned_today: int
+    capacity_today: int
+    waiting_approval: int
+    replies_waiting: int
+    unknown_outcomes: int
+    phases: dict[str, int]
+    alerts: list[EventRow]
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxRow:
+    id: int
+    email: str
+    phase: str
+    sent_today: int
+    limit_today: int
+    bounce_rate: float
+    complaint_rate: float
+    resilience: int
+    spark: tuple[int, ...]
+    verify_tls: bool
+    blocked: str | None
+    next_send_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DomainRow:
+    id: int
+    name: str
+    paused: bool
+    paused_reason: str | None
+    spf_ok: bool | None
+    dkim_ok: bool | None
+    dmarc_ok: bool | None
+    blocklisted: bool | None
+    checked_at: datetime | None
+    mailboxes: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyRow:
+    id: int
+    received_at: datetime | None
+    mailbox: str
+    from_email: str | None
+    subject: str | None
+    classification: str | None
+    handled: bool
+    snippet: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LeadRow:
+    id: int
+    email: str
+    name: str
+    company: str | None
+    status: str
+    health: str | None
+    timezone: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SuppressionRow:
+    id: int
+    kind: str
+    value: str
+    reason: str
+    source: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    id: int
+    timestamp: datetime
+    user_id: str
+    policy_result: str
+    lead_email: str | None
+    sender_email: str | None
+    subject: str | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    id: int
+    created_at: datetime
+    severity: str
+    kind: str
+    message: str
+    acknowledged: bool
+
+
+RowT = TypeVar("RowT")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[RowT]):
+    rows: list[RowT]
+    more: bool
+    """True when rows exist past this page."""
+
+
+class Queries:
+    def __init__(self, db: Engine, settings: Settings, clock: Any) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+
+    # -- dashboard --------------------------------------------------------------------------
+
+    def dashboard(self) -> Dashboard:
+        now = self.clock.now()
+        tz = self.settings.tz
+        today = local_day(now, tz)
+        start, end = day_start_utc(today, tz), day_start_utc(today + timedelta(days=1), tz)
+        a = t.attempt
+        with read_tx(self.db) as conn:
+            sent_today = conn.execute(
+                select(func.coalesce(func.sum(t.daily_counter.c.count), 0)).where(
+                    t.daily_counter.c.scope == SCOPE_MAILBOX, t.daily_counter.c.day == today
+                )
+            ).scalar()
+            by_state: dict[str, int] = dict(
+                conn.execute(
+                    select(a.c.state, func.count())
+                    .where(
+                        a.c.state.in_(
+                            [
+                                AttemptState.APPROVED.value,
+                                AttemptState.PENDING_APPROVAL.value,
+                                AttemptState.UNKNOWN.value,
+                            ]
+                        ),
+                        (a.c.next_attempt_at.is_(None))
+                        | (a.c.next_attempt_at < end)
+                        | (a.c.state != AttemptState.APPROVED.value),
+                    )
+                    .group_by(a.c.state)
+                ).all()
+            )
+            replies = conn.execute(
+                select(func.count()).select_from(t.reply).where(t.reply.c.handled.is_(False))
+            ).scalar()
+            pool = load_pool(conn, now=now, settings=self.settings)
+            alerts = self._events(conn, limit=8, since=start - timedelta(days=2))
+        phases = {phase.value: 0 for phase in MailboxPhase}
+        capacity = 0
+        for box in pool.values():
+            phases[box.row.phase] = phases.get(box.row.phase, 0) + 1
+            capacity += max(0, box.candidate.daily_limit - box.sent_today)
+        return Dashboard(
+            today=today,
+            sent_today=int(sent_today or 0),
+            planned_today=int(by_state.get(AttemptState.APPROVED.value, 0)),
+            capacity_today=capacity,
+            waiting_approval=int(by_state.get(AttemptState.PENDING_APPROVAL.value, 0)),
+            replies_waiting=int(replies or 0),
+            unknown_outcomes=int(by_state.get(AttemptState.UNKNOWN.value, 0)),
+            phases=phases,
+            alerts=alerts,
+        )
+
+    # -- mailboxes and domains ------------------------------------------------------------------
+
+    def mailboxes(self) -> list[MailboxRow]:
+        now = self.clock.now()
+        tz = self.settings.tz
+        today = local_day(now, tz)
+        first = today - timedelta(days=SPARK_DAYS - 1)
+        with read_tx(self.db) as conn:
+            pool = load_pool(conn, now=now, settings=self.settings)
+            per_day: dict[tuple[str, str], dict[date, int]] = {}
+            for scope, key, day, count in conn.execute(
+                select(
+                    t.daily_counter.c.scope,
+                    t.daily_counter.c.key,
+                    t.daily_counter.c.day,
+                    t.daily_counter.c.count,
+                ).where(
+                    t.daily_counter.c.scope.in_(
+                        [SCOPE_MAILBOX, SCOPE_MAILBOX_BOUNCE, SCOPE_MAILBOX_COMPLAINT]
+                    ),
+                    t.daily_counter.c.day >= first,
+                )
+            ):
+                per_day.setdefault((scope, key), {})[day] = int(count)
+        rows = []
+        for box in sorted(pool.values(), key=lambda b: b.row.email):
+            email = box.row.email
+            sent = per_day.get((SCOPE_MAILBOX, email), {})
+            week = [today - timedelta(days=i) for i in range(7)]
+            sent_week = sum(sent.get(d, 0) for d in week)
+            bounced = sum(per_day.get((SCOPE_MAILBOX_BOUNCE, email), {}).get(d, 0) for d in week)
+            complained = sum(
+                per_day.get((SCOPE_MAILBOX_COMPLAINT, email), {}).get(d, 0) for d in week
+            )
+            attempted = sent_week + bounced
+            rows.append(
+                MailboxRow(
+                    id=box.row.id,
+                    email=email,
+                    phase=box.row.phase,
+                    sent_today=box.sent_today,
+                    limit_today=box.candidate.daily_limit,
+                    bounce_rate=bounced / attempted if attempted else 0.0,
+                    complaint_rate=complained / sent_week if sent_week else 0.0,
+                    resilience=int(box.row.resilience_score),
+                    spark=tuple(sent.get(first + timedelta(days=i), 0) for i in range(SPARK_DAYS)),
+                    verify_tls=bool(box.row.verify_tls),
+                    blocked=box.blocked,
+                    next_send_at=box.row.next_send_at,
+                )
+            )
+        return rows
+
+    def mailbox_count(self) -> int:
+        with read_tx(self.db) as conn:
+            return int(conn.execute(select(func.count()).select_from(t.mailbox)).scalar() or 0)
+
+    def insecure_mailboxes(self) -> list[str]:
+        """Mailboxes with TLS verification turned off (the console shows them in red)."""
+        with read_tx(self.db) as conn:
+            return list(
+                conn.execute(
+                    select(t.mailbox.c.email).where(t.mailbox.c.verify_tls.is_(False))
+                ).scalars()
+            )
+
+    def domains(self) -> list[DomainRow]:
+        counts = (
+            select(t.mailbox.c.domain_id, func.count().label("n"))
+            .group_by(t.mailbox.c.domain_id)
+            .subquery()
+        )
+        d = t.sending_domain
+        with read_tx(self.db) as conn:
+            return [
+                DomainRow(
+                    r.id,
+                    r.name,
+                    bool(r.paused),
+                    r.paused_reason,
+                    r.spf_ok,
+                    r.dkim_ok,
+                    r.dmarc_ok,
+                    r.blocklisted,
+                    r.dns_checked_at,
+                    int(r.n or 0),
+                )
+                for r in conn.execute(
+                    select(d, counts.c.n)
+                    .outerjoin(counts, counts.c.domain_id == d.c.id)
+                    .order_by(d.c.name)
+                )
+            ]
+
+    # -- inbox ----------------------------------------------------------------------------------
+
+    def replies(
+        self, *, limit: int = 200, include_handled: bool = True, search: str = ""
+    ) -> list[ReplyRow]:
+        r = t.reply
+        query = (
+            select(
+                r.c.id,
+                r.c.received_at,
+                t.mailbox.c.email,
+                r.c.from_email,
+                r.c.subject,
+                r.c.classification,
+                r.c.handled,
+                r.c.snippet,
+            )
+            .join(t.mailbox, t.mailbox.c.id == r.c.mailbox_id)
+            .order_by(r.c.id.desc())
+            .limit(limit)
+        )
+        if not include_handled:
+            query = query.where(r.c.handled.is_(False))
+        if search:
+            like = f"%{search.lower()}%"
+            query = query.where(
+                func.lower(r.c.from_email).like(like) | func.lower(r.c.subject).like(like)
+            )
+        with read_tx(self.db) as conn:
+            return [ReplyRow(*row) for row in conn.execute(query)]
+
+    # -- paged tables ---------------------------------------------------------------------------
+
+    def leads(self, *, after_id: int = 0, limit: int = 100, search: str = "") -> Page[LeadRow]:
+        """Leads by id from `after_id` (keyset paging: no OFFSET scan on big tables)."""
+        lead = t.lead
+        query = (
+            select(
+                lead.c.id,
+                lead.c.email,
+                lead.c.first_name,
+                lead.c.last_name,
+                lead.c.company,
+                lead.c.status,
+                lead.c.health,
+                lead.c.timezone,
+            )
+            .where(lead.c.id > after_id)
+            .order_by(lead.c.id)
+            .limit(limit + 1)
+        )
+        if search:
+            text = search.strip().lower()
+            if "@" in text or "." in text:
+                query = query.where(lead.c.email.like(f"{text}%") | lead.c.domain.like(f"{text}%"))
+            else:
+                query = query.where(lead.c.email.like(f"%{text}%"))
+        with read_tx(self.db) as conn:
+            rows = conn.execute(query).all()
+        items = [
+            LeadRow(
+                r.id,
+                r.email,
+                " ".join(x for x in (r.first_name, r.last_name) if x),
+                r.company,
+                r.status,
+                r.health,
+                r.timezone,
+            )
+            for r in rows[:limit]
+        ]
+        return Page(items, len(rows) > limit)
+
+    def suppression(
+        self, *, after_id: int = 0, limit: int = 100, search: str = ""
+    ) -> Page[SuppressionRow]:
+        s = t.suppression
+        query = (
+            select(s.c.id, s.c.kind, s.c.value, s.c.reason, s.c.source, s.c.created_at)
+            .where(s.c.id > after_id)
+            .order_by(s.c.id)
+            .limit(limit + 1)
+        )
+        if search:
+            query = query.where(s.c.value.like(f"%{search.strip().lower()}%"))
+        with read_tx(self.db) as conn:
+            rows = conn.execute(query).all()
+        return Page([SuppressionRow(*r) for r in rows[:limit]], len(rows) > limit)
+
+    def audit(
+        self, *, before_id: int | None = None, limit: int = 100, search: str = ""
+    ) -> Page[AuditRow]:
+        """Newest first, paged backwards by id."""
+        a = t.audit_log
+        query = (
+            select(
+                a.c.id,
+                a.c.timestamp,
+                a.c.user_id,
+                a.c.policy_result,
+                a.c.lead_email,
+                a.c.sender_email,
+                a.c.subject,
+                a.c.reason,
+            )
+            .order_by(a.c.id.desc())
+            .limit(limit + 1)
+        )
+        if before_id is not None:
+            query = query.where(a.c.id < before_id)
+        if search:
+            text = search.strip().lower()
+            query = query.where(a.c.lead_email.like(f"{text}%") | (a.c.policy_result == text))
+        with read_tx(self.db) as conn:
+            rows = conn.execute(query).all()
+        return Page([AuditRow(*r) for r in rows[:limit]], len(rows) > limit)
+
+    def events(self, *, limit: int = 100) -> list[EventRow]:
+        with read_tx(self.db) as conn:
+            return self._events(conn, limit=limit)
+
+    @staticmethod
+    def _events(conn: Any, *, limit: int, since: datetime | None = None) -> list[EventRow]:
+        e = t.event
+        query = (
+            select(e.c.id, e.c.created_at, e.c.severity, e.c.kind, e.c.message, e.c.acknowledged)
+            .order_by(e.c.id.desc())
+            .limit(limit)
+        )
+        if since is not None:
+            query = query.where(e.c.created_at >= since)
+        return [EventRow(*row) for row in conn.execute(query)]

@@ -1,0 +1,109 @@
+"""APScheduler wiring: the engine's periodic jobs, for the worker and the console alike.
+
+The scheduler keeps no state of its own: the queue's truth is the database, and the jobs
+are rebuilt from the settings every time a process starts (an in-memory job store; two
+processes never share one). Every job coalesces missed runs, runs at most once at a time,
+and may start `misfire_grace_seconds` late.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from outreach_tui.engine.engine import Engine
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[], Awaitable[object]]
+
+
+class EngineJobs:
+    """The jobs, as coroutines. `poll_replies`, `heal` and `dns_check` are hooks that the
+    reply-inbox and deliverability issues fill in (the sandbox adds its own); they are
+    registered already so their intervals are configured and visible."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dispatch_lock = asyncio.Lock()
+        self.hooks: dict[str, list[Job]] = {"poll": [], "monitor": [], "heal": [], "dns": []}
+
+    async def plan(self) -> None:
+        report = await asyncio.to_thread(self.engine.plan)
+        if report.planned:
+            log.debug("plan job: %d planned", report.planned)
+
+    async def dispatch(self) -> None:
+        # The lock lets shutdown wait for the send in flight.
+        async with self.dispatch_lock:
+            await self.engine.dispatch()
+
+    async def _run_hooks(self, name: str) -> None:
+        for hook in self.hooks[name]:
+            await hook()
+
+    async def poll_replies(self) -> None:
+        await self._run_hooks("poll")
+
+    async def monitor(self) -> None:
+        await asyncio.to_thread(self.engine.monitor.tick)
+        await self._run_hooks("monitor")
+
+    async def heal(self) -> None:
+        await self._run_hooks("heal")
+
+    async def dns_check(self) -> None:
+        await self._run_hooks("dns")
+
+    def all(self) -> dict[str, tuple[Job, float]]:
+        """Job id → (coroutine function, interval in seconds)."""
+        s = self.engine.settings.scheduler
+        return {
+            "plan": (self.plan, s.plan_seconds),
+            "dispatch": (self.dispatch, s.dispatch_seconds),
+            "poll-replies": (self.poll_replies, s.poll_minutes * 60),
+            "monitor": (self.monitor, s.monitor_seconds),
+            "heal": (self.heal, s.heal_seconds),
+            "dns-check": (self.dns_check, s.dns_check_hours * 3600),
+        }
+
+    async def run_once(self) -> None:
+        """Every job one time, in pipeline order (`worker --once`)."""
+        for job, _ in self.all().values():
+            await job()
+
+
+def build_scheduler(jobs: EngineJobs, *, start_now: bool = True) -> AsyncIOScheduler:
+    """A scheduler with every job registered; call `.start()` inside the running loop."""
+    grace = jobs.engine.settings.scheduler.misfire_grace_seconds
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    now = datetime.now(UTC)
+    for job_id, (func, seconds) in jobs.all().items():
+        scheduler.add_job(
+            _logged(job_id, func),
+            IntervalTrigger(seconds=seconds, timezone=UTC),
+            id=job_id,
+            name=job_id,
+            misfire_grace_time=grace,
+            coalesce=True,
+            max_instances=1,
+            next_run_time=now if start_now else None,
+            replace_existing=True,
+        )
+    return scheduler
+
+
+def _logged(job_id: str, func: Job) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        try:
+            await func()
+        except Exception:  # a failing job must not stop the scheduler; the log keeps it
+            log.exception("job %s failed", job_id)
+
+    run.__name__ = f"job_{job_id.replace('-', '_')}"
+    return run

@@ -1,0 +1,207 @@
+"""The console: nine panes on the number keys, a status line, live refresh by diff.
+
+The App receives its engine in the constructor (the CLI, the demo and the tests build it
+with the same factory). With the scheduler on, the engine's jobs run inside this event
+loop; `--no-scheduler` opens the console to watch without sending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer
+
+from outreach_tui.engine import Engine
+from outreach_tui.engine.scheduler import EngineJobs, build_scheduler
+from outreach_tui.tui.panes.base import Pane
+from outreach_tui.tui.panes.registry import pane_classes
+from outreach_tui.tui.widgets.format import day_time
+from outreach_tui.tui.widgets.help import HelpScreen
+from outreach_tui.tui.widgets.panebar import PaneBar
+from outreach_tui.tui.widgets.status import EngineStatus, StatusLine
+
+log = logging.getLogger(__name__)
+
+
+def _pane_bindings() -> list[Binding]:
+    return [
+        Binding(
+            str(n),
+            f"show_pane('{cls.PANE_ID}')",
+            cls.TITLE.split(" —")[0],
+            show=False,
+            id=f"pane.{cls.PANE_ID}",
+        )
+        for n, cls in enumerate(pane_classes(), start=1)
+    ]
+
+
+class OutreachApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "outreach-tui"
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
+        *_pane_bindings(),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+    ]
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        run_scheduler: bool = True,
+        sandbox: bool = False,
+        refresh_seconds: float = 2.0,
+        extra_jobs: Any = None,
+    ) -> None:
+        super().__init__()
+        self.engine = engine
+        self.run_scheduler = run_scheduler
+        self.sandbox = sandbox
+        self.refresh_seconds = refresh_seconds
+        self.jobs = EngineJobs(engine)
+        if extra_jobs is not None:
+            extra_jobs(self.jobs)
+        self.scheduler: Any = None
+        self.current_pane = pane_classes()[0].PANE_ID
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine(id="status")
+        yield PaneBar(id="panebar")
+        with ContentSwitcher(initial=f"pane-{self.current_pane}", id="panes"):
+            for cls in pane_classes():
+                yield cls()
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        if self.run_scheduler:
+            # APScheduler 3 needs the running loop: start it here, never at import.
+            self.scheduler = build_scheduler(self.jobs)
+            self.scheduler.start()
+        self.show_pane_bar()
+        self.refresh_status()
+        self.pane(self.current_pane).refresh_data()
+        self.set_interval(self.refresh_seconds, self.live_refresh, name="live-refresh")
+
+    async def on_unmount(self) -> None:
+        await self.stop_engine()
+
+    async def stop_engine(self) -> None:
+        if self.scheduler is not None:
+            self.engine.dispatcher.stopping = True
+            self.scheduler.pause()
+            async with self.jobs.dispatch_lock:  # the send in flight finishes first
+                pass
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+        await asyncio.to_thread(self.engine.dispatcher.release_leases)
+
+    # -- panes ----------------------------------------------------------------------------
+
+    def pane(self, pane_id: str) -> Pane:
+        return self.query_one(f"#pane-{pane_id}", Pane)
+
+    def action_show_pane(self, pane_id: str) -> None:
+        self.current_pane = pane_id
+        self.query_one("#panes", ContentSwitcher).current = f"pane-{pane_id}"
+        self.show_pane_bar()
+        pane = self.pane(pane_id)
+        pane.refresh_data()
+        focusable = pane.query("DataTable")
+        if focusable:
+            focusable.first().focus()
+        else:
+            self.set_focus(None)
+
+    def show_pane_bar(self) -> None:
+        labels = [(cls.PANE_ID, cls.SHORT) for cls in pane_classes()]
+        self.query_one(PaneBar).show(labels, self.current_pane)
+
+    def live_refresh(self) -> None:
+        # A modal (confirm, edit) is open: leave the pane as the operator last saw it.
+        if len(self.screen_stack) > 1:
+            return
+        self.pane(self.current_pane).refresh_data()
+        self.refresh_status()
+
+    # -- status line ----------------------------------------------------------------------
+
+    def refresh_status(self) -> None:
+        self._status_worker()
+
+    @work(exclusive=True, exit_on_error=False, group="status")
+    async def _status_worker(self) -> None:
+        try:
+            status = await asyncio.to_thread(self._read_status)
+        except Exception:
+            log.exception("status line failed")
+            return
+        self.query_one(StatusLine).show(status)
+
+    def _read_status(self) -> EngineStatus:
+        engine = self.engine
+        held = len(engine.dispatcher.held_leases)
+        mailboxes = engine.queries.mailbox_count()
+        if self.scheduler is not None:
+            state = "running"
+        else:
+            state = "watch-only" if not self.run_scheduler else "stopped"
+        return EngineStatus(
+            sandbox=self.sandbox,
+            scheduler=state,
+            leases_held=held,
+            mailboxes=mailboxes,
+            monitor_mode=engine.settings.monitor.mode,
+            clock=day_time(engine.clock.now(), engine.settings.tz) + f" {engine.settings.tz}",
+            insecure=tuple(engine.queries.insecure_mailboxes()),
+            waiting_approval=engine.approvals.count(),
+        )
+
+    # -- help and palette -------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        sections: list[tuple[str, list[tuple[str, str]]]] = [
+            ("Panes", [(str(n), cls.TITLE) for n, cls in enumerate(pane_classes(), start=1)]),
+            (
+                "Everywhere",
+                [
+                    ("?", "this help"),
+                    ("q", "quit"),
+                    ("ctrl+p", "command palette"),
+                    ("/", "filter the table"),
+                ],
+            ),
+        ]
+        pane = self.pane(self.current_pane)
+        own = [
+            (b.key, b.description)
+            for b in pane.BINDINGS
+            if isinstance(b, Binding) and b.key not in ("slash",)
+        ]
+        if own:
+            sections.append((pane.TITLE, own))
+        self.push_screen(HelpScreen(sections))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for number, cls in enumerate(pane_classes(), start=1):
+            yield SystemCommand(
+                f"pane: {cls.TITLE}",
+                f"show the {cls.TITLE} pane (key {number})",
+                lambda pane_id=cls.PANE_ID: self.action_show_pane(pane_id),
+            )
+        pane = self.pane(self.current_pane)
+        for binding in pane.BINDINGS:
+            if isinstance(binding, Binding) and binding.show:
+                yield SystemCommand(
+                    f"{pane.SHORT.lower()}: {binding.description.lower()}",
+                    f"{binding.description} (key {binding.key})",
+                    lambda action=binding.action, p=pane: p.run_action(action),
+                )

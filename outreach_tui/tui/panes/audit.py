@@ -1,0 +1,86 @@
+"""Audit & events: every decision (newest first, paged) and the engine's events."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Static
+
+from outreach_tui.engine.queries import AuditRow, EventRow, Page
+from outreach_tui.tui.panes.paged import PAGE_SIZE, PagedPane
+from outreach_tui.tui.widgets.format import day_time, severity_style
+from outreach_tui.tui.widgets.keyed_table import KeyedTable, Row
+
+
+class AuditPane(PagedPane):
+    PANE_ID = "audit"
+    TITLE = "Audit & events"
+    SHORT = "Audit"
+
+    BINDINGS = [
+        *PagedPane.BINDINGS,
+        Binding("v", "toggle_view", "Audit/events", id="audit.toggle"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events_view = False
+
+    def compose(self) -> ComposeResult:
+        yield self.title_widget()
+        yield KeyedTable(["When", "Who", "Result", "Lead", "Reason"], id="audit-table")
+
+    def page_title(self) -> str:
+        view = "events" if self.events_view else "audit log"
+        return super().page_title() + f"  [dim]{view} (v switches)[/dim]"
+
+    def load(self) -> Page[AuditRow] | list[EventRow]:
+        if self.events_view:
+            return self.engine.queries.events(limit=PAGE_SIZE)
+        return self.engine.queries.audit(
+            before_id=self.cursors[-1], limit=PAGE_SIZE, search=self.filter_text
+        )
+
+    def show(self, data: Page[AuditRow] | list[EventRow]) -> None:
+        tz = self.engine.settings.tz
+        table = self.query_one(KeyedTable)
+        rows: list[Row]
+        if isinstance(data, list):
+            self.more, self.last_key = False, None
+            rows = [
+                (
+                    f"e{e.id}",
+                    (
+                        day_time(e.created_at, tz),
+                        "engine",
+                        Text(e.severity, style=severity_style(e.severity)),
+                        e.kind,
+                        Text(e.message),
+                    ),
+                )
+                for e in data
+            ]
+        else:
+            self.more = data.more
+            self.last_key = data.rows[-1].id if data.rows else None
+            rows = [
+                (
+                    f"a{a.id}",
+                    (
+                        day_time(a.timestamp, tz),
+                        a.user_id,
+                        a.policy_result,
+                        a.lead_email or "",
+                        Text(a.reason),
+                    ),
+                )
+                for a in data.rows
+            ]
+        self.query_one(".pane-title", Static).update(self.page_title())
+        table.sync(rows)
+
+    def action_toggle_view(self) -> None:
+        self.events_view = not self.events_view
+        self.cursors = [None]
+        self.refresh_data()

@@ -1,0 +1,136 @@
+"""What every pane shares: a title, a background load through the engine's read models,
+a filter (`/`), and a refresh that never blocks the event loop.
+
+A pane implements `load()` (runs in a thread: engine calls only, no widgets) and
+`show(data)` (runs on the event loop: widgets only, no engine calls).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import work
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from outreach_tui.engine import Engine
+    from outreach_tui.tui.app import OutreachApp
+
+log = logging.getLogger(__name__)
+
+
+class Pane(Vertical):
+    PANE_ID: ClassVar[str] = ""
+    TITLE: ClassVar[str] = ""
+    SHORT: ClassVar[str] = ""
+    """The label in the pane bar (fits 80 columns with the others)."""
+    FILTERABLE: ClassVar[bool] = True
+
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
+        Binding("slash", "filter", "Filter", id="pane.filter"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id=f"pane-{self.PANE_ID}", classes="pane")
+        self.filter_text = ""
+        self.loaded = asyncio.Event()
+
+    @property
+    def engine(self) -> Engine:
+        return self.outreach_app.engine
+
+    @property
+    def outreach_app(self) -> OutreachApp:
+        from outreach_tui.tui.app import OutreachApp
+
+        app = self.app
+        assert isinstance(app, OutreachApp)
+        return app
+
+    def title_widget(self) -> Static:
+        return Static(self.title_text(), classes="pane-title", id=f"title-{self.PANE_ID}")
+
+    def title_text(self) -> str:
+        suffix = f"  [dim]filter: {self.filter_text}[/dim]" if self.filter_text else ""
+        return f"[b]{self.TITLE}[/b]{suffix}"
+
+    # -- loading --------------------------------------------------------------------------
+
+    def load(self) -> Any:
+        """Read what the pane shows (in a thread): engine calls only."""
+        raise NotImplementedError
+
+    def show(self, data: Any) -> None:
+        """Render `data` (on the event loop): widgets only."""
+        raise NotImplementedError
+
+    def refresh_data(self) -> None:
+        self._load_worker()
+
+    @work(exclusive=True, exit_on_error=False, group="pane-load")
+    async def _load_worker(self) -> None:
+        try:
+            data = await asyncio.to_thread(self.load)
+        except Exception:
+            log.exception("loading pane %s failed", self.PANE_ID)
+            self.notify("could not load this pane; details in the log", severity="error")
+            return
+        self.show(data)
+        self.loaded.set()
+
+    # -- filter ---------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        if not self.FILTERABLE:
+            return
+        from outreach_tui.tui.widgets.text_prompt import TextPrompt
+
+        def done(value: str | None) -> None:
+            if value is None:
+                return
+            self.filter_text = value.strip()
+            self.query_one(".pane-title", Static).update(self.title_text())
+            self.on_filter_changed()
+            self.refresh_data()
+
+        self.app.push_screen(TextPrompt("Filter (empty clears):", self.filter_text), done)
+
+    def on_filter_changed(self) -> None:
+        """Hook: reset paging and the like."""
+
+    # -- shared helpers ---------------------------------------------------------------------
+
+    def confirm(self, question: str, detail: str, then: Any) -> None:
+        from outreach_tui.tui.widgets.confirm import ConfirmScreen
+
+        def done(answer: bool | None) -> None:
+            if answer:
+                then()
+
+        self.app.push_screen(ConfirmScreen(question, detail), done)
+
+    def engine_action(self, fn: Any, *args: Any, success: str = "", **kwargs: Any) -> None:
+        """Run an engine action in a thread; report the outcome, refresh the pane."""
+        self._engine_action_worker(fn, args, kwargs, success)
+
+    @work(exit_on_error=False, group="pane-action")
+    async def _engine_action_worker(self, fn: Any, args: Any, kwargs: Any, success: str) -> None:
+        from outreach_tui.core.errors import OutreachError
+
+        try:
+            result = await asyncio.to_thread(fn, *args, **kwargs)
+        except OutreachError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        except Exception:
+            log.exception("action %s failed", getattr(fn, "__name__", fn))
+            self.notify("the action failed; details in the log", severity="error")
+            return
+        if success:
+            self.notify(success.format(result=result))
+        self.refresh_data()
+        self.outreach_app.refresh_status()

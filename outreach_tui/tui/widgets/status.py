@@ -1,0 +1,40 @@
+"""The status line: engine state, dispatch leases, monitor mode, the clock, and in red any
+mailbox whose TLS verification is off. `SANDBOX` in reverse video in the demo."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.widgets import Static
+
+
+@dataclass(frozen=True, slots=True)
+class EngineStatus:
+    sandbox: bool
+    scheduler: str  # running | stopped | watch-only
+    leases_held: int
+    mailboxes: int
+    monitor_mode: str
+    clock: str
+    insecure: tuple[str, ...]
+    waiting_approval: int
+
+
+class StatusLine(Static):
+    def show(self, status: EngineStatus) -> None:
+        parts = []
+        if status.sandbox:
+            parts.append("[reverse b] SANDBOX [/]")
+        state = {"running": "[green]● running[/]", "watch-only": "[yellow]● watch only[/]"}.get(
+            status.scheduler, "[dim]● stopped[/]"
+        )
+        parts.append(state)
+        parts.append(f"leases {status.leases_held}/{status.mailboxes}")
+        parts.append(f"monitor {status.monitor_mode.upper()}")
+        if status.waiting_approval:
+            parts.append(f"[b]{status.waiting_approval} to approve[/b]")
+        parts.append(status.clock)
+        if status.insecure:
+            names = ", ".join(status.insecure[:2]) + ("…" if len(status.insecure) > 2 else "")
+            parts.append(f"[b red]TLS NOT VERIFIED: {names}[/]")
+        self.update("  ".join(parts))
