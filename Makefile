@@ -14,9 +14,9 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-## Set up and start the console (until the console lands: the command's help).
+## Set up and start the console on its sandbox (no credentials, nothing leaves the machine).
 demo: setup
-	$(BIN)/outreach-tui --help
+	$(BIN)/outreach-tui demo
 
 ## Set up and run every test.
 test: setup

@@ -8,7 +8,8 @@ import click
 
 from outreach_tui import __version__
 from outreach_tui.cli.campaign import campaign_group
-from outreach_tui.cli.context import CliContext
+from outreach_tui.cli.console import demo_command, run_console
+from outreach_tui.cli.context import CliContext, friendly_errors
 from outreach_tui.cli.export import export_group
 from outreach_tui.cli.leads import leads_group
 from outreach_tui.cli.mailboxes import mailboxes_group
@@ -27,16 +28,24 @@ from outreach_tui.cli.worker import forecast_command, worker_command
     help="config.toml to use (default: $OUTREACH_CONFIG, then the user config dir).",
 )
 @click.option("--db", "db_url", default=None, help="Database URL (overrides DATABASE_URL).")
+@click.option(
+    "--no-scheduler",
+    is_flag=True,
+    help="Open the console to watch: nothing is planned or sent from this session.",
+)
 @click.version_option(__version__, prog_name="outreach-tui")
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path | None, db_url: str | None) -> None:
-    """Cold-email outreach from your own mailboxes, run from the terminal."""
+def cli(
+    ctx: click.Context, config_path: Path | None, db_url: str | None, no_scheduler: bool
+) -> None:
+    """Cold-email outreach from your own mailboxes, run from the terminal.
+
+    With no command: the console, with the engine running in it."""
     state = CliContext(config_path=config_path, db_url=db_url)
     ctx.obj = state
     ctx.call_on_close(state.close)
     if ctx.invoked_subcommand is None:
-        # The console lands with its own issue; until then the bare command explains itself.
-        click.echo(ctx.get_help())
+        friendly_errors(run_console)(state, run_scheduler=not no_scheduler)
 
 
 cli.add_command(policy_group)
@@ -46,6 +55,7 @@ cli.add_command(export_group)
 cli.add_command(campaign_group)
 cli.add_command(worker_command)
 cli.add_command(forecast_command)
+cli.add_command(demo_command)
 cli.add_command(leads_group)
 cli.add_command(mailboxes_group)
 

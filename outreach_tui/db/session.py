@@ -196,10 +196,14 @@ class GroupCommit:
     serving SMTP sessions during the fsync. With `executor` the whole transaction runs there.
     """
 
-    def __init__(self, engine: Engine, executor: Executor | None = None) -> None:
+    def __init__(
+        self, engine: Engine, executor: Executor | None = None, *, commit_thread: bool = True
+    ) -> None:
         self._engine = engine
         self._executor = executor
+        self._commit_thread = commit_thread
         self._committer: ThreadPoolExecutor | None = None
+        self._conn: Connection | None = None  # kept between transactions (no pool round trip)
         self._queue: list[tuple[Callable[[Connection], Any], asyncio.Future[Any]]] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -212,10 +216,25 @@ class GroupCommit:
         return await future
 
     def close(self) -> None:
-        """Stop the commit thread (after the commits under way)."""
+        """Stop the commit thread (after the commits under way), release the connection."""
         if self._committer is not None:
             self._committer.shutdown(wait=True)
             self._committer = None
+        self._release()
+
+    def _release(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def _connection(self) -> Connection:
+        conn = self._conn
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._engine.connect()
+            if is_sqlite(self._engine):
+                conn = conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+            self._conn = conn
+        return conn
 
     async def _flush(self) -> None:
         try:
@@ -248,32 +267,33 @@ class GroupCommit:
     ) -> list[tuple[bool, Any]]:
         """Statements on this thread, COMMIT on the commit thread."""
         failure: Exception
-        with self._engine.connect() as conn:
-            if is_sqlite(self._engine):
-                conn = conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+        conn = self._connection()
+        try:
             trans = conn.begin()
             try:
                 results = [(True, fn(conn)) for fn in fns]
-            except Exception as exc:
+            except Exception:
                 trans.rollback()
-                failure = exc
-            else:
-                if self._committer is None:
-                    self._committer = ThreadPoolExecutor(1, thread_name_prefix="outreach-commit")
-                commit = self._committer.submit(trans.commit)
-                try:
-                    await asyncio.wrap_future(commit)
-                except asyncio.CancelledError:
-                    # The connection must not be closed under the commit: wait for it, and
-                    # tell the waiting callers what became of their work.
-                    concurrent.futures.wait([commit])
-                    if commit.exception() is None:
-                        _settle(jobs, results)
-                    raise
-                except Exception as exc:
-                    failure = exc
-                else:
-                    return results
+                raise
+            if not self._commit_thread:
+                trans.commit()
+                return results
+            if self._committer is None:
+                self._committer = ThreadPoolExecutor(1, thread_name_prefix="outreach-commit")
+            commit = self._committer.submit(trans.commit)
+            try:
+                await asyncio.wrap_future(commit)
+            except asyncio.CancelledError:
+                # The connection must not be used or closed under the commit: wait for it,
+                # and tell the waiting callers what became of their work.
+                concurrent.futures.wait([commit])
+                if commit.exception() is None:
+                    _settle(jobs, results)
+                raise
+            return results
+        except Exception as exc:
+            failure = exc
+            self._release()  # a fresh connection after any failure
         if len(fns) == 1:
             return [(False, failure)]
         return self._isolated(fns)

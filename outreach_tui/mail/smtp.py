@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import ssl
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import aiosmtplib
+from aiosmtplib import SMTPStatus
 from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
 
 from outreach_tui.core.errors import ConfigError
@@ -307,9 +309,9 @@ async def _transaction(
     """MAIL, RCPT, DATA on an open session. Never raises for SMTP or network trouble."""
     stage = Stage.MAIL
     try:
-        await client.mail(envelope_from)
+        await _mail(client, envelope_from)
         stage = Stage.RCPT
-        await client.rcpt(recipient)
+        await _rcpt(client, recipient)
         stage = Stage.DATA_START
         start = await client.execute_command(b"DATA")
         if start.code != 354:
@@ -346,6 +348,34 @@ async def _transaction(
     if reply.code != 250:
         return _refused(stage, reply.code, reply.message)
     return DeliveryResult(accepted=True, code=reply.code, response=reply.message, stage=stage)
+
+
+#: A plain ASCII addr-spec (dot-atom local part, domain name): `aiosmtplib.email.quote_address`
+#: gives `<address>` for it unchanged, so the command line is written directly, without
+#: its per-call `email.utils.parseaddr`. Anything else goes through aiosmtplib.
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                            r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+                            r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*")  # fmt: skip
+
+
+async def _mail(client: aiosmtplib.SMTP, sender: str) -> None:
+    """MAIL FROM, as `client.mail(sender)` (raises SMTPSenderRefused unless 250)."""
+    if not _PLAIN_ADDRESS.fullmatch(sender):
+        await client.mail(sender)
+        return
+    response = await client.execute_command(b"MAIL", b"FROM:<" + sender.encode("ascii") + b">")
+    if response.code != SMTPStatus.completed:
+        raise aiosmtplib.SMTPSenderRefused(response.code, response.message, sender)
+
+
+async def _rcpt(client: aiosmtplib.SMTP, recipient: str) -> None:
+    """RCPT TO, as `client.rcpt(recipient)` (raises SMTPRecipientRefused unless 250/251)."""
+    if not _PLAIN_ADDRESS.fullmatch(recipient):
+        await client.rcpt(recipient)
+        return
+    response = await client.execute_command(b"RCPT", b"TO:<" + recipient.encode("ascii") + b">")
+    if response.code not in (SMTPStatus.completed, SMTPStatus.will_forward):
+        raise aiosmtplib.SMTPRecipientRefused(response.code, response.message, recipient)
 
 
 def _refused(stage: Stage, code: int, text: str) -> DeliveryResult:

@@ -57,18 +57,18 @@ class OutreachApp(App[None]):
         engine: Engine,
         *,
         run_scheduler: bool = True,
-        sandbox: bool = False,
+        sandbox: Any = None,
         refresh_seconds: float = 2.0,
-        extra_jobs: Any = None,
     ) -> None:
+        """`sandbox`: the demo's world (`demo.world.Sandbox`), started inside this loop."""
         super().__init__()
         self.engine = engine
         self.run_scheduler = run_scheduler
         self.sandbox = sandbox
         self.refresh_seconds = refresh_seconds
         self.jobs = EngineJobs(engine)
-        if extra_jobs is not None:
-            extra_jobs(self.jobs)
+        if sandbox is not None:
+            sandbox.add_jobs(self.jobs)
         self.scheduler: Any = None
         self.current_pane = pane_classes()[0].PANE_ID
 
@@ -81,13 +81,14 @@ class OutreachApp(App[None]):
         yield Footer()
 
     async def on_mount(self) -> None:
+        if self.sandbox is not None:
+            await self.sandbox.start()
         if self.run_scheduler:
             # APScheduler 3 needs the running loop: start it here, never at import.
             self.scheduler = build_scheduler(self.jobs)
             self.scheduler.start()
-        self.show_pane_bar()
+        self.action_show_pane(self.current_pane)
         self.refresh_status()
-        self.pane(self.current_pane).refresh_data()
         self.set_interval(self.refresh_seconds, self.live_refresh, name="live-refresh")
 
     async def on_unmount(self) -> None:
@@ -102,6 +103,9 @@ class OutreachApp(App[None]):
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
         await asyncio.to_thread(self.engine.dispatcher.release_leases)
+        await self.engine.transport.close()
+        if self.sandbox is not None:
+            await self.sandbox.stop()
 
     # -- panes ----------------------------------------------------------------------------
 
@@ -154,7 +158,7 @@ class OutreachApp(App[None]):
         else:
             state = "watch-only" if not self.run_scheduler else "stopped"
         return EngineStatus(
-            sandbox=self.sandbox,
+            sandbox=self.sandbox is not None,
             scheduler=state,
             leases_held=held,
             mailboxes=mailboxes,

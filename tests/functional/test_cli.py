@@ -149,6 +149,8 @@ def test_bad_config_file_names_file_and_key_without_traceback(tmp_path):
     assert "Traceback" not in result.output
 
 
-def test_bare_command_without_console_shows_help():
-    result = CliRunner().invoke(cli, [])
-    assert result.exit_code == 0 and "policy" in result.stdout
+def test_help_lists_the_console_the_demo_and_every_command_group():
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    for name in ("--no-scheduler", "demo", "worker", "campaign", "leads", "forecast", "policy"):
+        assert name in result.stdout, name

@@ -35,7 +35,7 @@ smtp_password = "env:{PASSWORD_ENV}"
     config = tmp_path / "config.toml"
     config.write_text(f"""
 database_url = "sqlite:///{tmp_path / "shared.db"}"
-smtp_send_timeout = 10
+smtp_send_timeout = 60
 [operator]
 id = "night-worker"
 [policy]

@@ -57,7 +57,7 @@ class KeyedTable(DataTable[Cell]):
             old, new = self._cells[key], new_cells[key]
             for column, (before, after) in enumerate(zip(old, new, strict=True)):
                 if before != after:
-                    self.update_cell(key, self._column_names[column], after)
+                    self.update_cell(key, self._column_names[column], after, update_width=True)
         for key in appended:
             self.add_row(*new_cells[key], key=key)
         self._order = new_order

@@ -1,0 +1,1 @@
+"""The sandbox behind `outreach-tui demo`."""
