@@ -209,10 +209,15 @@ class GroupCommit:
 
     async def run(self, fn: Callable[[Connection], T]) -> T:
         """Run `fn(conn)` in a write transaction; return its result once committed."""
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        if self._task is not None and self._task.get_loop() is not loop:
+            # A previous event loop ended without finishing its flush (the one-shot CLI
+            # commands each run their own loop): its waiters are gone with it.
+            self._task, self._queue = None, []
+        future: asyncio.Future[T] = loop.create_future()
         self._queue.append((fn, future))
         if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._flush())
+            self._task = loop.create_task(self._flush())
         return await future
 
     def close(self) -> None:

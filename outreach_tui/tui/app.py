@@ -190,7 +190,8 @@ class OutreachApp(App[None]):
             if isinstance(b, Binding) and b.key not in ("slash",)
         ]
         if own:
-            sections.append((pane.TITLE, own))
+            # First: at 80x24 only the top of the help fits, and these are the keys wanted now.
+            sections.insert(0, (pane.TITLE, own))
         self.push_screen(HelpScreen(sections))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:

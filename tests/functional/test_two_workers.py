@@ -21,7 +21,7 @@ BOXES = [f"rep{i}@sender{i}.com" for i in range(1, 4)]
 LEADS = 90
 
 
-def write_world(tmp_path, server, pki):
+def write_world(tmp_path, server, pki, gap=0):
     mailboxes = "".join(
         f"""
 [[mailboxes]]
@@ -42,9 +42,11 @@ id = "night-worker"
 daily_user_cap = 10000
 daily_domain_cap = 10000
 [sending]
-min_gap_seconds = 0
-max_gap_seconds = 0
+min_gap_seconds = {gap}
+max_gap_seconds = {gap}
 [scheduler]
+plan_seconds = 0.5
+dispatch_seconds = 0.2
 lease_seconds = 10
 dispatch_batch = 20
 plan_batch = 30

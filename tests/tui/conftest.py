@@ -1,0 +1,93 @@
+"""Fixtures of the console's tests: one deterministic world (frozen clock, fixed operator,
+seeded sandbox data, a planned queue, replies, a paused mailbox) and an App on it that
+never sends."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import textual.constants
+from sqlalchemy import select
+
+from outreach_tui.db import tables as t
+from outreach_tui.demo.world import PASSWORD_ENV, Sandbox, build_sandbox
+from outreach_tui.engine import Engine
+from outreach_tui.engine.clock import SimulatedClock
+from outreach_tui.tui.app import OutreachApp
+
+#: A Wednesday morning: every sandbox campaign's window is open.
+FROZEN = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
+#: More than one page of the Leads pane (PAGE_SIZE 200).
+LEADS = 240
+PAUSED_MAILBOX = "lee@brandmail.io"
+#: (kind, mailbox, lead, minutes before FROZEN) — one reply of each class.
+REPLIES = (
+    ("interested", "alex@brand-news.com", "ben.1@benstudio.fr", 50),
+    ("not_interested", "sam@brand-news.com", "chloe.2@chllabs.com", 40),
+    ("out_of_office", "kim@brandmail.io", "dev.3@devworks.co.uk", 30),
+    ("unsubscribe", "noor@outreach-hq.net", "eva.4@evamedia.nl", 20),
+    ("bounce", "alex@brand-news.com", "farid.5@fardigital.com", 10),
+)
+
+
+@dataclass
+class World:
+    sandbox: Sandbox
+    clock: SimulatedClock
+
+    @property
+    def engine(self) -> Engine:
+        return self.sandbox.engine
+
+
+@pytest.fixture(autouse=True)
+def deterministic_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing on screen depends on who runs the tests, their terminal or their variables."""
+    monkeypatch.setattr("outreach_tui.engine.identity.os_login", lambda: "operator")
+    monkeypatch.setenv(PASSWORD_ENV, "sandbox-password-for-tests")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    # Textual reads TEXTUAL_FILTERS and TEXTUAL_COLOR_SYSTEM once, at import: pin what a
+    # developer's environment may have set.
+    monkeypatch.setattr(textual.constants, "FILTERS", "")
+    monkeypatch.setattr(textual.constants, "COLOR_SYSTEM", "truecolor")
+
+
+@pytest.fixture
+def world(tmp_path: Path, deterministic_console: None) -> Iterator[World]:
+    """The sandbox's campaigns, mailboxes and leads with the queue planned, one reply of each
+    class in the Inbox and one mailbox paused by hand. Nothing is sent."""
+    clock = SimulatedClock(FROZEN)
+    sandbox = build_sandbox(tmp_path, clock=clock, leads=LEADS)
+    # The SMTP sink is only served by `start()`; close the socket it bound for the settings.
+    sandbox.sink.sock.close()
+    engine = sandbox.engine
+    engine.plan()
+    with engine.db.connect() as conn:
+        subjects = dict(
+            conn.execute(select(t.attempt.c.recipient_email, t.attempt.c.subject)).all()
+        )
+    for kind, mailbox, lead, minutes in REPLIES:
+        sandbox.world.subjects[lead] = subjects.get(lead, "your email")
+        sandbox.world.receive(kind, mailbox, lead, FROZEN - timedelta(minutes=minutes))
+    paused = next(m for m in engine.queries.mailboxes() if m.email == PAUSED_MAILBOX)
+    engine.actions.pause_mailbox(paused.id, reason="warm-up review")
+    yield World(sandbox, clock)
+    engine.close_sync()
+
+
+@pytest.fixture
+def make_app(world: World) -> Callable[[], OutreachApp]:
+    """The console as the CLI builds it, minus the scheduler (so nothing sends) and with the
+    live refresh slowed right down (so only the operator's actions change the screen)."""
+
+    def make() -> OutreachApp:
+        app = OutreachApp(world.engine, run_scheduler=False, sandbox=None, refresh_seconds=3600)
+        app.theme = "textual-dark"
+        app.animation_level = "none"
+        return app
+
+    return make
