@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, Row, insert, or_, select, update
 from outreach_tui.config import Settings
 from outreach_tui.core.days import local_day
 from outreach_tui.core.policy import idempotency_key
-from outreach_tui.core.region import domain_of
+from outreach_tui.core.region import domain_of, infer_region
 from outreach_tui.core.rotation import MailboxCandidate, choose_mailbox
 from outreach_tui.core.states import (
     AttemptState,
@@ -158,6 +158,7 @@ class Planner:
         self.clock = clock
         self.operator_id = operator_id
         self.holder = holder
+        self.region_table = settings.policy.limits().region_table
 
     def tick(self) -> PlanReport:
         report = PlanReport()
@@ -274,6 +275,7 @@ class Planner:
                 report.reasons["duplicate"] += 1
                 continue
             keys_planned.add(key)
+            rule = infer_region(item.email, self.region_table)
             thread = list(item.thread_message_ids or [])
             start = max(now, item.next_due_at or now)
             scheduled = campaign.window.next_open(start, campaign.zone_for(item.timezone))
@@ -300,6 +302,8 @@ class Planner:
                     "in_reply_to": thread[-1] if thread else None,
                     "references": " ".join(thread) if thread else None,
                     "policy_result": "planned",
+                    "legal_basis": rule.legal_basis.value,
+                    "region": rule.region,
                     "retry_count": 0,
                     "next_attempt_at": scheduled,
                     "approved_by": None if manual else self.operator_id,

@@ -369,6 +369,7 @@ async def test_w_shows_why_a_lead_is_not_being_sent(world, make_app):
         await pilot.press("w")
         await settle(pilot)
         screen = screen_text(app)
+        print(screen)
         assert unsubscribed in screen.split("w: why", 1)[0] or unsubscribed in screen
         for line in why[:3]:
             assert line[:60] in screen
@@ -491,6 +492,7 @@ async def test_h_marks_a_reply_handled_and_h_again_reopens_it(world, make_app):
         assert reply_handled(world, reply.id)
         assert audit_rows(world, "reply_handled")[0].lead_email == reply.from_email
         assert table_of(pane).get_row(str(reply.id))[4] == "✓"
+        print(screen_text(app))
         assert screen_text(app).count("✓") == 2
 
         await pilot.press("h")
