@@ -260,7 +260,9 @@ class SandboxWorld:
             engine.suppression.add(lead, reason="hard bounce (DSN 5.1.1)", source="bounce:sandbox")
             return
         status = LeadStatus.UNSUBSCRIBED if kind == "unsubscribe" else LeadStatus.REPLIED
-        engine.stop_sequences(lead, reason=f"reply: {kind.replace('_', ' ')}", status=status)
+        engine.stop_sequences(
+            lead, reason=f"reply: {kind.replace('_', ' ')}", status=status, company_wide=True
+        )
         if kind == "unsubscribe":
             engine.suppression.add(lead, reason="unsubscribed by reply", source="reply:sandbox")
 

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from outreach_tui.core.errors import InputError
+from outreach_tui.core.states import LeadStatus
 from outreach_tui.db import tables as t
 from outreach_tui.engine.campaigns import load_campaign_file
 from outreach_tui.engine.clock import SimulatedClock
@@ -253,3 +254,26 @@ def test_yellow_leads_are_capped_per_mailbox_per_day(tmp_path, engine, clock):
     assert report.planned == 4  # 2 mailboxes x 2 YELLOW a day
     clock.advance(timedelta(days=1).total_seconds())
     assert engine.plan().planned == 4
+
+
+def test_a_reply_from_the_company_stops_every_lead_there_when_the_campaign_asks(
+    tmp_path, engine, server, clock
+):
+    create_campaign(
+        engine, write_campaign(tmp_path, campaign_text(extra="stop_on_company_reply = true"))
+    )
+    rows = [
+        {"email": f"{name}@acme.com", "first_name": name, "company": "Acme"}
+        for name in ("ann", "bob", "cid")
+    ] + leads(1)
+    import_leads(engine, tmp_path, rows, "Test")
+    run_ticks(engine, clock, minutes=10, total_hours=1)
+    assert len(server.received) == 4
+    stopped = engine.stop_sequences(
+        "bob@acme.com", reason="lead replied", status=LeadStatus.REPLIED, company_wide=True
+    )
+    assert stopped == 3
+    run_ticks(engine, clock, minutes=60, total_hours=30)
+    follow_ups = [m.rcpt_tos[0] for m in server.received[4:]]
+    assert follow_ups == ["p0@co0.com"]
+    assert "sequence stopped: lead replied" in str(engine.explainer.why("ann@acme.com")[-1])
