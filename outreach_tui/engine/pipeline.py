@@ -5,10 +5,12 @@
     idempotency, lead, attempt, or the failure's effects)
 
 Nothing is consumed (counters, idempotency key, lead status) until the server's final 250.
-Both transactions go through a `GroupCommit`: sends that reach the same step in the same turn
-of the event loop share one write transaction and one COMMIT (each is still told nothing
-until that commit is done, so the attempt row is durable before DATA and "sent" is durable
-before the caller hears it).
+Both transactions go through a `GroupCommit` (db/session.py): their statements run on the
+event loop's thread, the COMMIT (the fsync) on a helper thread, and sends that reach either
+step while a commit is under way share the next transaction and its single COMMIT. Each
+send still waits for its own commit: the attempt row is durable before DATA, "sent" is
+durable before the caller hears it, and policy facts are read in the write transaction
+(BEGIN IMMEDIATE) that inserts the attempt.
 """
 
 from __future__ import annotations
@@ -161,9 +163,10 @@ class SendPipeline:
         self.operator_id = operator_id
         self.limits = settings.policy.limits()
         self.retry_rules = settings.retry.rules()
-        # Inline by default: a second thread doing CPU work fights the event loop for the
-        # GIL (every socket send then waits out the switch interval), which cost 5x in
-        # bench/send_pipeline.py. Each transaction here is a few short statements.
+        # Statements on the loop's thread by default: a second thread doing CPU work fights
+        # the event loop for the GIL (every socket send then waits out the switch interval),
+        # which cost 5x in bench/send_pipeline.py. Only the COMMIT, which waits for the disk
+        # without the GIL, runs on GroupCommit's helper thread. `db_thread` moves it all.
         self._executor: ThreadPoolExecutor | None = (
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="outreach-db")
             if db_thread

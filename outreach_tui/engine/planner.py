@@ -172,10 +172,20 @@ class Planner:
             campaigns = load_campaigns(conn, (CampaignStatus.ACTIVE.value,))
             if not campaigns:
                 return report
+            pool = load_pool(conn, now=now, settings=self.settings)
+            room = sum(
+                max(0, box.candidate.daily_limit - box.candidate.used_today)
+                for box in pool.values()
+                if box.blocked is None
+            )
+            if room == 0:
+                # Every mailbox is at its limit: reading the due list would only find steps
+                # that have to wait (the explainer says so when asked).
+                report.reasons["every mailbox is at its limit or not sending"] += 1
+                return report
             due = self._due(conn, list(campaigns), now)
             if not due:
                 return report
-            pool = load_pool(conn, now=now, settings=self.settings)
             self._plan(conn, due, campaigns, pool, now, report)
         if report.planned or report.stopped or report.finished:
             log.info(
@@ -209,7 +219,8 @@ class Planner:
         if len(rows) < limit:
             rows += conn.execute(
                 base.where(t.campaign_lead.c.next_due_at.is_(None))
-                .order_by(t.campaign_lead.c.id)
+                # The index order (state, next_due_at, campaign_id, rowid): no sort.
+                .order_by(t.campaign_lead.c.campaign_id, t.campaign_lead.c.id)
                 .limit(limit - len(rows))
             ).all()
         return rows
