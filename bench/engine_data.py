@@ -10,11 +10,11 @@ GENERATOR_VERSION and the row counts, and reused until `--rebuild`.
 Shapes (for the default 1,200 mailboxes / 1,000,000 leads / 10,000,000 attempts):
 
 * ~120 sending domains (2 paused); mailboxes mostly HEALTHY, ~1.5 % PAUSED (cooling down),
-  1 % RESTRICTED_SEND, 1 % WARM_RECOVERY, 0.5 % QUARANTINE; 90 % fixed daily limits 150-250,
+  1 % RESTRICTED_SEND, 1 % WARM_RECOVERY, 0.5 % QUARANTINE; 90 % fixed daily limits 200-300,
   10 % on the warmup ramp.
 * 20 campaigns of 3 steps (subject with spintax, then two threaded "Re:" follow-ups after 3
   and 4 days): 14 active (3 manual approval), 3 paused 5-20 days ago, 3 finished; 5 restricted
-  to a block of 80 mailboxes; windows Mon-Fri 09-17 (every fourth 08-18) in the recipient's
+  to a third of the mailboxes; windows Mon-Fri 09-17 (every fourth 08-18) in the recipient's
   timezone (three in a fixed zone).
 * leads on leads/20 recipient domains (skewed: a few domains hold thousands of leads), a mix of
   TLDs (EU, UK, CA, AU and others) with matching timezones (a fifth without one); health
@@ -56,7 +56,7 @@ from outreach_tui.core.window import SendWindow
 from outreach_tui.db import migrate
 from outreach_tui.db.session import make_engine
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 #: The instant the benchmark's simulated clock stands at: a Wednesday, 16:00 in Berlin and
 #: 10:00 in New York (windows open), 07:00 in Los Angeles and midnight in Tokyo (closed).
 NOW = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)
@@ -408,7 +408,7 @@ class Generator:
                     "name": f"{FIRST[i % len(FIRST)]} {LAST[(i // 3) % len(LAST)]}",
                     "domain": d,
                     "phase": phase,
-                    "daily_limit": None if warm else rng.choice((150, 200, 250)),
+                    "daily_limit": None if warm else rng.choice((200, 250, 300)),
                     "warmup_started": (NOW.date() - timedelta(days=rng.randint(3, 60))).isoformat()
                     if warm
                     else None,
@@ -434,9 +434,10 @@ class Generator:
             start, end = ("08:00", "18:00") if c % 4 == 3 else ("09:00", "17:00")
             days = ["mon", "tue", "wed", "thu", "fri"]
             restricted = None
-            if c in (2, 5, 8, 12, 15) and m >= 160:
-                block = (c * 80) % max(1, len(healthy) - 80)
-                restricted = healthy[block : block + 80]
+            if c in (2, 5, 8, 12, 15) and m >= 30:
+                size = len(healthy) // 3
+                block = (c * 97) % max(1, len(healthy) - size)
+                restricted = healthy[block : block + size]
             created = (
                 -(85 - 5 * c) * DAY
                 if status == "active"
@@ -496,6 +497,7 @@ class Generator:
         probe.rng = random.Random(1)
         probe.p_open = 0.0
         probe.s_over, probe.s_new = 0.03, 0.07
+        probe.s_future = self.s_future
         probe.suppressed_addresses = []
         probe.open_counts = {}
         counts = {"attempts": 0}
@@ -632,10 +634,10 @@ class Generator:
         elif camp.status == "paused":
             u = rng.random()
             pause = camp.pause_at or 0
-            if u < 0.3:
+            if u < 0.55:
                 state, next_step, n_sent = "finished", 4, 3
                 t1 = self._uniform(lo, pause - 8 * DAY)
-            elif u < 0.4:
+            elif u < 0.75:
                 state, n_sent = "stopped", rng.choice((1, 2))
                 next_step, stop_reason = n_sent + 1, "stopped by the operator"
                 t1 = self._uniform(lo, pause - 4 * DAY)
@@ -645,7 +647,7 @@ class Generator:
                 if next_step == 1:
                     t1 = 0.0
                 else:
-                    last_sent = pause - rng.random() * 7 * DAY
+                    last_sent = pause - rng.random() * 30 * DAY
                     t1 = last_sent - CUM_DAYS[next_step - 2] * DAY
                     next_due = last_sent + STEP_DELAYS[next_step - 1] * DAY
         else:  # active campaign
@@ -665,14 +667,14 @@ class Generator:
                 open_kind = "queued"
             elif u < edge_new and u >= edge_over:
                 state, next_step, n_sent, t1 = "active", 1, 0, 0.0  # new: no due time yet
-            elif u < edge_over or rest >= 0.36:
+            elif u < edge_over or rest < self.s_future / (1 - edge_new):
                 state, next_step = "active", rng.choice((2, 2, 3))
                 n_sent = next_step - 1
                 delay = STEP_DELAYS[next_step - 1] * DAY
                 # overdue by up to a day, or due within its delay
                 next_due = -rng.random() * DAY if u < edge_over else rng.random() * delay
                 t1 = next_due - delay - CUM_DAYS[next_step - 2] * DAY
-            elif rest < 0.27:
+            elif rng.random() < 0.75:
                 state, next_step, n_sent = "finished", 4, 3
                 t1 = self._uniform(lo, -8 * DAY)
             else:
@@ -849,8 +851,10 @@ class Generator:
         t = _NOW_TS + int(at)
         day, sec = divmod(t, DAY)
         weekday = (day + 3) % 7  # 1970-01-01 was a Thursday (3)
-        if weekday >= 5:
-            day -= weekday - 4
+        if weekday == 5:  # Saturday -> Friday, Sunday -> Monday
+            day -= 1
+        elif weekday == 6:
+            day += 1
         sec = 7 * HOUR + sec % (13 * HOUR)
         offset = day * DAY + sec - _NOW_TS
         return offset if offset < -60 else -60 - (sec % HOUR)
@@ -904,9 +908,15 @@ class Generator:
         self.c_domain: dict[tuple[int, int], int] = {}
         self.c_yellow: dict[int, int] = {}
         self.idem: dict[str, tuple[int, float]] = {}
-        k_mean = self._calibrate()
+        # Steady state: the enrollments waiting for their next step are about what the pool
+        # sends in the ~3.5 days of a step's delay (sends per weekday x 3.5).
         active_share = sum(c.status == "active" for c in self.campaigns) / N_CAMPAIGNS
-        expected_active = self.shape.leads * k_mean * active_share * 0.9
+        per_weekday = self.shape.attempts / HISTORY_DAYS * 7 / 5
+        self.s_future = 0.15
+        for _ in range(2):
+            k_mean = self._calibrate()
+            expected_active = self.shape.leads * k_mean * active_share * 0.9
+            self.s_future = min(0.5, 3.5 * per_weekday / max(expected_active, 1))
         self.p_open = min(0.3, sum(OPEN_TARGET.values()) / max(expected_active, 1))
         # Due work for the planner: 3 % overdue and 7 % new enrollments, but at least
         # DUE_FLOOR in all, so a small baseline database gives its ticks the same work.
@@ -914,7 +924,8 @@ class Generator:
         self.s_new = min(0.35, max(0.07, 0.7 * DUE_FLOOR / max(expected_active, 1)))
         log(
             f"enrollments per lead {k_mean:.2f}; shares of active enrollments: open "
-            f"{self.p_open:.4f}, overdue {self.s_over:.4f}, new {self.s_new:.4f}"
+            f"{self.p_open:.4f}, overdue {self.s_over:.4f}, new {self.s_new:.4f}, waiting for "
+            f"their next step {self.s_future:.4f}"
         )
         self._counters_on = True
         self._next_ids = [1, 1]
@@ -1266,6 +1277,12 @@ def cached_db(
         after = migrate.current_revision(engine)
     finally:
         engine.dispose()
+    # Everything in the main file, so a plain copy of it is the whole database.
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
     if before != after:
         log(f"cache migrated {before} -> {after}")
         stats["size_bytes"] = path.stat().st_size

@@ -139,7 +139,9 @@ class CampaignLead(SQLModel, table=True):
     __tablename__ = "campaign_lead"
     __table_args__ = (
         UniqueConstraint("campaign_id", "lead_id"),
-        Index("ix_campaign_lead_due", "state", "next_due_at"),
+        # campaign_id last: the planner's campaign filter is decided on the index entry
+        # (migration 0002; bench/engine.py).
+        Index("ix_campaign_lead_due", "state", "next_due_at", "campaign_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -38,6 +38,8 @@ class Pane(Vertical):
         super().__init__(id=f"pane-{self.PANE_ID}", classes="pane")
         self.filter_text = ""
         self.loaded = asyncio.Event()
+        self.show_count = 0
+        """How many times fresh data has been shown (tests and bench/console.py wait on it)."""
 
     @property
     def engine(self) -> Engine:
@@ -80,6 +82,7 @@ class Pane(Vertical):
             self.notify("could not load this pane; details in the log", severity="error")
             return
         self.show(data)
+        self.show_count += 1
         self.loaded.set()
 
     # -- filter ---------------------------------------------------------------------------

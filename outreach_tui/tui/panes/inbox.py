@@ -34,7 +34,8 @@ class InboxPane(Pane):
 
     def compose(self) -> ComposeResult:
         yield self.title_widget()
-        yield KeyedTable(["When", "From", "Class", "Subject", "Done"], id="inbox-table")
+        # Done before Subject: the long subject is cut at the right edge, not the check mark.
+        yield KeyedTable(["When", "From", "Class", "Done", "Subject"], id="inbox-table")
         yield Static(id="inbox-preview", classes="detail")
 
     def load(self) -> list[ReplyRow]:
@@ -54,8 +55,8 @@ class InboxPane(Pane):
                             r.classification or "?",
                             style=_CLASS_STYLE.get(r.classification or "", ""),
                         ),
-                        Text(r.subject or ""),
                         "✓" if r.handled else "",
+                        Text(r.subject or ""),
                     ),
                 )
                 for r in data

@@ -23,9 +23,10 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
-            yield Label(self.question, id="confirm-question")
+            # Plain text: the question names data (a campaign "[Test] spring", a typed value).
+            yield Label(self.question, id="confirm-question", markup=False)
             if self.detail:
-                yield Label(self.detail, id="confirm-detail")
+                yield Label(self.detail, id="confirm-detail", markup=False)
             yield Label("[b]y[/b] yes   [b]n[/b] no   [b]esc[/b] cancel", id="confirm-keys")
 
     def action_answer(self, value: bool) -> None:

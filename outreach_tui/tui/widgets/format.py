@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from rich.markup import escape
-
 SPARK = "▁▂▃▄▅▆▇█"
 
 
@@ -34,5 +32,8 @@ def severity_style(severity: str) -> str:
 
 
 def safe(text: str | None) -> str:
-    """Data shown inside markup: escaped, so a subject like "[b]" is not styling."""
-    return escape(text or "")
+    """Data shown inside markup: escaped, so a subject like "[b]" is not styling.
+
+    Every "[" is escaped: Textual's markup takes "[Guest posts Q1]" for a tag too, which
+    `rich.markup.escape` (and `textual.markup.escape`) leave alone."""
+    return (text or "").replace("[", "\\[")

@@ -17,6 +17,12 @@ Cell = str | Text
 Row = tuple[str, Sequence[Cell]]
 
 
+def _plain(cell: Cell) -> Cell:
+    # DataTable reads a str cell as Rich markup: data such as a reason "see [/notes]" would
+    # crash the render, "[b]" would style. Data is shown as it is.
+    return Text(cell) if isinstance(cell, str) else cell
+
+
 class KeyedTable(DataTable[Cell]):
     DEFAULT_CSS = """
     KeyedTable { height: 1fr; }
@@ -44,7 +50,7 @@ class KeyedTable(DataTable[Cell]):
     def sync(self, rows: Sequence[Row]) -> None:
         """Make the table show `rows` (key, cells), touching only what changed."""
         new_order = [key for key, _ in rows]
-        new_cells = {key: tuple(cells) for key, cells in rows}
+        new_cells = {key: tuple(_plain(cell) for cell in cells) for key, cells in rows}
         survivors = [k for k in self._order if k in new_cells]
         appended = [k for k in new_order if k not in self._cells]
         if new_order != survivors + appended:
