@@ -142,6 +142,8 @@ class CampaignLead(SQLModel, table=True):
         # campaign_id last: the planner's campaign filter is decided on the index entry
         # (migration 0002; bench/engine.py).
         Index("ix_campaign_lead_due", "state", "next_due_at", "campaign_id"),
+        # Campaign progress (the console's Campaigns pane) from the index alone.
+        Index("ix_campaign_lead_progress", "campaign_id", "state", "next_step"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -264,6 +264,9 @@ class CampaignService:
         return bool(changed)
 
     def summaries(self) -> list[CampaignSummary]:
+        """Every campaign with its progress, read from the enrollment index alone
+        (ix_campaign_lead_progress), never from the ledger: every step sent moved its
+        enrollment's `next_step` on by one, so the sum of `next_step - 1` is the sends."""
         cl = t.campaign_lead
         progress = (
             select(
@@ -276,14 +279,9 @@ class CampaignService:
                 func.sum(case((cl.c.state == EnrollmentState.STOPPED.value, 1), else_=0)).label(
                     "stopped"
                 ),
+                func.sum(cl.c.next_step - 1).label("sent"),
             )
             .group_by(cl.c.campaign_id)
-            .subquery()
-        )
-        sent = (
-            select(t.attempt.c.campaign_id, func.count().label("sent"))
-            .where(t.attempt.c.state == "sent", t.attempt.c.campaign_id.is_not(None))
-            .group_by(t.attempt.c.campaign_id)
             .subquery()
         )
         steps = (
@@ -302,11 +300,10 @@ class CampaignService:
                 func.coalesce(progress.c.active, 0),
                 func.coalesce(progress.c.finished, 0),
                 func.coalesce(progress.c.stopped, 0),
-                func.coalesce(sent.c.sent, 0),
+                func.coalesce(progress.c.sent, 0),
             )
             .select_from(
                 t.campaign.outerjoin(progress, progress.c.campaign_id == t.campaign.c.id)
-                .outerjoin(sent, sent.c.campaign_id == t.campaign.c.id)
                 .outerjoin(steps, steps.c.campaign_id == t.campaign.c.id)
             )
             .order_by(t.campaign.c.id)

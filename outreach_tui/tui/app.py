@@ -89,6 +89,8 @@ class OutreachApp(App[None]):
             self.scheduler.start()
         self.action_show_pane(self.current_pane)
         self.refresh_status()
+        # The other panes load once in the background, so a first visit shows data at once.
+        self.set_timer(1.0, self.prefetch_panes)
         self.set_interval(self.refresh_seconds, self.live_refresh, name="live-refresh")
 
     async def on_unmount(self) -> None:
@@ -123,6 +125,12 @@ class OutreachApp(App[None]):
             focusable.first().focus()
         else:
             self.set_focus(None)
+
+    def prefetch_panes(self) -> None:
+        for cls in pane_classes():
+            pane = self.pane(cls.PANE_ID)
+            if pane.show_count == 0:
+                pane.refresh_data()
 
     def show_pane_bar(self) -> None:
         labels = [(cls.PANE_ID, cls.SHORT) for cls in pane_classes()]

@@ -227,3 +227,4 @@ def test_campaign_is_finished_once_every_lead_is_final(world):
     (summary,) = engine.campaigns.summaries()
     assert summary.status == "finished"
     assert (summary.leads, summary.finished, summary.stopped) == (200, 198, 2)
+    assert summary.sent == len(sent_attempts(engine))

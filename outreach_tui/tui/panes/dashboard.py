@@ -3,6 +3,7 @@ phase, the latest alerts and the forecast of the next 24 hours."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,13 +38,21 @@ class DashboardPane(Pane):
         yield Static(id="dash-alerts", classes="card")
         yield Static(id="dash-forecast", classes="card")
 
+    #: The forecast replays the dispatcher over a day: worth a minute's staleness.
+    FORECAST_SECONDS = 60.0
+    FORECAST_LIMIT = 300
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._forecast: list[ForecastRow] = []
+        self._forecast_at = -1e9
+
     def load(self) -> DashboardData:
         engine = self.engine
-        return DashboardData(
-            engine.queries.dashboard(),
-            engine.explainer.forecast(24, limit=2000),
-            engine.settings.tz,
-        )
+        if time.monotonic() - self._forecast_at > self.FORECAST_SECONDS:
+            self._forecast = engine.explainer.forecast(24, limit=self.FORECAST_LIMIT)
+            self._forecast_at = time.monotonic()
+        return DashboardData(engine.queries.dashboard(), self._forecast, engine.settings.tz)
 
     def show(self, data: DashboardData) -> None:
         d = data.dashboard
@@ -81,7 +90,8 @@ class DashboardPane(Pane):
             ]
             more = f"\n[dim]… {len(rows) - 4} more[/dim]" if len(rows) > 4 else ""
             forecast = "\n".join(lines) + more
-            head = f"[b]Next 24 h[/b] {len(rows)} sends from {senders} mailboxes"
+            count = f"{len(rows)}+" if len(rows) >= self.FORECAST_LIMIT else str(len(rows))
+            head = f"[b]Next 24 h[/b] {count} sends from {senders} mailboxes"
         else:
             head, forecast = "[b]Next 24 h[/b]", "[dim]nothing would be sent[/dim]"
         self.query_one("#dash-forecast", Static).update(f"{head}\n{forecast}")

@@ -113,7 +113,16 @@ class QueuePane(Pane):
     def action_approve(self) -> None:
         item = self.current()
         if item is not None:
+            # Off the screen at once; the engine's answer (and the refresh) follow. Should
+            # the approval fail, that refresh brings the email back with an error.
+            self.drop_row(item)
             self.engine_action(self.engine.approvals.approve, [item.attempt_id], success="approved")
+
+    def drop_row(self, item: QueueItem) -> None:
+        key = str(item.attempt_id)
+        self.items.pop(key, None)
+        self.table.sync([(k, c) for k, c in self.table.rows_now() if k != key])
+        self.update_preview()
 
     def action_reject(self) -> None:
         item = self.current()

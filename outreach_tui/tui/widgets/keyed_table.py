@@ -47,6 +47,10 @@ class KeyedTable(DataTable[Cell]):
             return None
         return self._order[self.cursor_row]
 
+    def rows_now(self) -> list[Row]:
+        """What the table shows, as `sync` takes it."""
+        return [(key, self._cells[key]) for key in self._order]
+
     def sync(self, rows: Sequence[Row]) -> None:
         """Make the table show `rows` (key, cells), touching only what changed."""
         new_order = [key for key, _ in rows]
