@@ -36,7 +36,7 @@ def pool_settings(
             for email in mailboxes
         ],
         "tls": {"ca_file": str(pki.ca_file)},
-        "smtp_send_timeout": 5,
+        "smtp_send_timeout": 30,  # generous: a loaded CI machine must not turn a send into a retry
         "logging": {"file": str(tmp_path / "outreach.log")},
     }
     overrides.update(extra)

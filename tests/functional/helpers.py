@@ -32,7 +32,7 @@ def settings_for(tmp_path: Path, server: Any, pki: Any, **extra: Any) -> Setting
         "database_url": f"sqlite:///{tmp_path / 'outreach.db'}",
         "mailboxes": [mailbox],
         "tls": {"ca_file": str(pki.ca_file)},
-        "smtp_send_timeout": 5,
+        "smtp_send_timeout": 30,  # generous: a loaded CI machine must not turn a send into a retry
         "logging": {"file": str(tmp_path / "outreach.log")},
     }
     overrides.update(extra)
