@@ -5,6 +5,11 @@ holds: re-check the window in the recipient's timezone and that the lead has not
 then hand the attempt to the send pipeline (which re-checks every policy rule inside its
 own transaction), then move the lead's sequence on. Mailboxes send concurrently; one
 mailbox sends one message at a time, spaced by a random gap.
+
+Every write goes through the pipeline's group commit (`SendPipeline.write`): the statements
+run on the loop's thread, the COMMIT on a helper thread, shared with the other mailboxes'
+sends in flight, so a write never stalls every SMTP session for an fsync. After a send, its
+effects on the sequence and the mailbox's pacing gap are one transaction.
 """
 
 from __future__ import annotations
@@ -14,9 +19,12 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, or_, select, update
+from sqlalchemy import Connection, Engine, Row, bindparam, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from outreach_tui.config import Settings
 from outreach_tui.core.days import local_day
@@ -27,10 +35,11 @@ from outreach_tui.core.states import (
     EnrollmentState,
     ErrorClass,
     LeadStatus,
+    MailboxPhase,
 )
 from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
-from outreach_tui.db.session import read_tx, write_tx
+from outreach_tui.db.session import DriverStatement, read_tx, write_tx
 from outreach_tui.engine import leases
 from outreach_tui.engine.clock import Clock
 from outreach_tui.engine.pipeline import SendOutcome, SendPipeline
@@ -68,23 +77,71 @@ class DispatchReport:
         return self.sent + self.failed + self.deferred + self.blocked + self.unknown + self.retry
 
 
+_A, _M, _D = t.attempt, t.mailbox, t.sending_domain
 _DUE = (
     select(
-        t.attempt.c.id,
-        t.attempt.c.mailbox_id,
-        t.attempt.c.campaign_id,
-        t.attempt.c.campaign_lead_id,
-        t.attempt.c.next_attempt_at,
+        _A.c.id,
+        _A.c.mailbox_id,
+        _A.c.campaign_id,
+        _A.c.campaign_lead_id,
+        _A.c.next_attempt_at,
         t.lead.c.timezone.label("lead_timezone"),
         t.lead.c.status.label("lead_status"),
         t.lead.c.id.label("lead_id"),
     )
-    .join(t.lead, t.lead.c.id == t.attempt.c.lead_id)
-    .outerjoin(t.campaign, t.campaign.c.id == t.attempt.c.campaign_id)
+    .join(t.lead, t.lead.c.id == _A.c.lead_id)
+    .join(_M, _M.c.id == _A.c.mailbox_id)
+    .outerjoin(_D, _D.c.id == _M.c.domain_id)
+    .outerjoin(t.campaign, t.campaign.c.id == _A.c.campaign_id)
     .where(
-        t.attempt.c.state == AttemptState.APPROVED.value,
-        or_(t.attempt.c.campaign_id.is_(None), t.campaign.c.status == CampaignStatus.ACTIVE.value),
+        _A.c.state == AttemptState.APPROVED.value,
+        or_(_A.c.campaign_id.is_(None), t.campaign.c.status == CampaignStatus.ACTIVE.value),
+        or_(_A.c.next_attempt_at.is_(None), _A.c.next_attempt_at <= bindparam("now")),
+        # Only mailboxes that may send now (blocked_reason and the pacing gap, in SQL), so
+        # attempts of a paused or resting mailbox never crowd the front of the batch. The
+        # tick checks the same in Python again on the rows it reads.
+        _M.c.phase != MailboxPhase.PAUSED.value,
+        _M.c.phase != MailboxPhase.QUARANTINE.value,
+        _D.c.paused.is_not(True),
+        or_(_M.c.cooldown_until.is_(None), _M.c.cooldown_until <= bindparam("now")),
+        or_(_M.c.next_send_at.is_(None), _M.c.next_send_at <= bindparam("now")),
     )
+    .order_by(_A.c.next_attempt_at, _A.c.id)
+    .limit(bindparam("limit"))
+)
+_MAILBOXES = (
+    select(_M, _D.c.paused.label("domain_paused"))
+    .select_from(_M.outerjoin(_D, _D.c.id == _M.c.domain_id))
+    .where(_M.c.id.in_(bindparam("ids", expanding=True)))
+)
+# Prebuilt statements for what runs per send (see db/ledger.py).
+_SENT_ATTEMPT = select(_A.c.message_id, _A.c.subject, _A.c.step_position).where(
+    _A.c.id == bindparam("attempt_id")
+)
+_SET_GAP = DriverStatement(
+    update(_M)
+    .where(_M.c.id == bindparam("mailbox_id"))
+    .values(next_send_at=bindparam("next_send_at"))
+)
+_RESCHEDULE = DriverStatement(
+    update(_A)
+    .where(_A.c.id == bindparam("attempt_id"), _A.c.state == AttemptState.APPROVED.value)
+    .values(next_attempt_at=bindparam("next_attempt_at"), updated_at=bindparam("updated_at"))
+)
+_L = t.lease
+_RENEW_LEASES = (
+    update(_L)
+    .where(_L.c.name.in_(bindparam("names", expanding=True)), _L.c.holder == bindparam("b_holder"))
+    .values(expires_at=bindparam("expires"))
+    .returning(_L.c.name)
+)
+_TAKE_EXPIRED_LEASES = (
+    update(_L)
+    .where(_L.c.name.in_(bindparam("names", expanding=True)), _L.c.expires_at < bindparam("now"))
+    .values(
+        holder=bindparam("b_holder"), expires_at=bindparam("expires"), acquired_at=bindparam("now")
+    )
+    .returning(_L.c.name)
 )
 
 
@@ -110,13 +167,7 @@ class Dispatcher:
 
     def due_attempts(self, conn: Connection, now: datetime) -> list[Row[Any]]:
         return list(
-            conn.execute(
-                _DUE.where(
-                    or_(t.attempt.c.next_attempt_at.is_(None), t.attempt.c.next_attempt_at <= now)
-                )
-                .order_by(t.attempt.c.next_attempt_at, t.attempt.c.id)
-                .limit(self.settings.scheduler.dispatch_batch)
-            )
+            conn.execute(_DUE, {"now": now, "limit": self.settings.scheduler.dispatch_batch})
         )
 
     async def tick(self) -> DispatchReport:
@@ -132,18 +183,7 @@ class Dispatcher:
             by_mailbox: dict[int, list[Row[Any]]] = defaultdict(list)
             for row in due:
                 by_mailbox[row.mailbox_id].append(row)
-            mailboxes = {
-                m.id: m
-                for m in conn.execute(
-                    select(t.mailbox, t.sending_domain.c.paused.label("domain_paused"))
-                    .select_from(
-                        t.mailbox.outerjoin(
-                            t.sending_domain, t.sending_domain.c.id == t.mailbox.c.domain_id
-                        )
-                    )
-                    .where(t.mailbox.c.id.in_(list(by_mailbox)))
-                )
-            }
+            mailboxes = {m.id: m for m in conn.execute(_MAILBOXES, {"ids": list(by_mailbox)})}
         ready = [
             mid
             for mid in by_mailbox
@@ -151,7 +191,7 @@ class Dispatcher:
             and blocked_reason(mailboxes[mid], now) is None
             and (mailboxes[mid].next_send_at is None or mailboxes[mid].next_send_at <= now)
         ]
-        ready = self._lease(ready, now, report)
+        ready = await self._lease(ready, now, report)
         semaphore = asyncio.Semaphore(MAILBOX_CONCURRENCY)
 
         async def run(mid: int) -> None:
@@ -161,19 +201,54 @@ class Dispatcher:
         await asyncio.gather(*(run(mid) for mid in ready))
         return report
 
-    def _lease(self, mailbox_ids: list[int], now: datetime, report: DispatchReport) -> list[int]:
+    async def _lease(
+        self, mailbox_ids: list[int], now: datetime, report: DispatchReport
+    ) -> list[int]:
         if not mailbox_ids:
             return []
-        ttl = self.settings.scheduler.lease_seconds
-        granted: list[int] = []
-        with write_tx(self.db) as conn:
-            for mid in mailbox_ids:
-                if leases.acquire(conn, leases.mailbox_lease(mid), self.holder, now, ttl):
-                    granted.append(mid)
-                else:
-                    report.mailboxes_leased_elsewhere += 1
+        granted = await self.pipeline.write(
+            partial(self._acquire_leases, mailbox_ids=mailbox_ids, now=now)
+        )
+        report.mailboxes_leased_elsewhere += len(mailbox_ids) - len(granted)
         self.held_leases.update(granted)
         return granted
+
+    def _acquire_leases(self, conn: Connection, mailbox_ids: list[int], now: datetime) -> list[int]:
+        """`leases.acquire` for many mailboxes in three statements: renew ours, take the
+        expired ones, create the missing ones; a lease another live holder has stays its."""
+        expires = now + timedelta(seconds=self.settings.scheduler.lease_seconds)
+        names = {leases.mailbox_lease(mid): mid for mid in mailbox_ids}
+        params = {"b_holder": self.holder, "expires": expires, "now": now}
+        got = set(conn.execute(_RENEW_LEASES, {"names": list(names), **params}).scalars().all())
+        rest = [name for name in names if name not in got]
+        if rest:
+            got.update(
+                conn.execute(_TAKE_EXPIRED_LEASES, {"names": rest, **params}).scalars().all()
+            )
+            rest = [name for name in rest if name not in got]
+        if rest:
+            insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+            got.update(
+                conn.execute(
+                    insert(_L)
+                    .values(
+                        [
+                            {
+                                "name": name,
+                                "holder": self.holder,
+                                "expires_at": expires,
+                                "acquired_at": now,
+                            }
+                            for name in rest
+                        ]
+                    )
+                    .on_conflict_do_nothing(index_elements=["name"])
+                    .returning(_L.c.name)
+                )
+                .scalars()
+                .all()
+            )
+        return [mid for name, mid in names.items() if name in got]
 
     async def _send_from(
         self,
@@ -183,6 +258,7 @@ class Dispatcher:
         report: DispatchReport,
     ) -> None:
         sends = 0
+        write = self.pipeline.write
         for item in due:
             if self.stopping or sends >= MAX_SENDS_PER_MAILBOX_PER_TICK:
                 return
@@ -191,11 +267,12 @@ class Dispatcher:
             if campaign is not None:
                 zone = campaign.zone_for(item.lead_timezone)
                 if not campaign.window.is_open(now, zone):
-                    self._reschedule(item.id, campaign.window.next_open(now, zone), now)
+                    when = campaign.window.next_open(now, zone)
+                    await write(partial(self._reschedule, attempt_id=item.id, when=when, now=now))
                     report.rescheduled += 1
                     continue
                 if item.lead_status == LeadStatus.REPLIED.value:
-                    self._stop_replied(item, now)
+                    await write(partial(self._stop_replied, item=item, now=now))
                     report.blocked += 1
                     continue
             outcome = await self.pipeline.send_attempt(item.id)
@@ -203,90 +280,81 @@ class Dispatcher:
                 continue
             sends += 1
             report.outcomes.append(outcome)
-            self._after_send(mailbox, item, outcome, report)
-            if outcome.error_class is not None and outcome.error_class.counts_against_mailbox:
-                return  # the mailbox's server or credentials are at fault: stop for now
-            if outcome.status in ("sent", "failed", "unknown") and self._gap_set(mailbox, item):
+            status = outcome.status
+            setattr(report, status, getattr(report, status) + 1)
+            # The mailbox's server or credentials are at fault: stop for now (no gap).
+            mailbox_fault = (
+                outcome.error_class is not None and outcome.error_class.counts_against_mailbox
+            )
+            pace = not mailbox_fault and status in ("sent", "failed", "unknown")
+            gap = await write(
+                partial(self._after_send, mailbox=mailbox, item=item, outcome=outcome, pace=pace)
+            )
+            if mailbox_fault or gap > 0:
                 return
 
-    def _gap_set(self, mailbox: Row[Any], item: Row[Any]) -> bool:
-        """After a send: the mailbox waits a random gap. True when that gap is not zero."""
-        sending = self.settings.sending
+    def _after_send(
+        self, conn: Connection, mailbox: Row[Any], item: Row[Any], outcome: SendOutcome, pace: bool
+    ) -> float:
+        """One transaction after a send: its effects on the lead's sequence and, when `pace`,
+        the mailbox's random gap before its next send. Returns the gap (0 when not paced)."""
         now = self.clock.now()
+        status = outcome.status
+        enrollment = item.campaign_lead_id
+        if status == "sent" and enrollment is not None:
+            attempt = conn.execute(_SENT_ATTEMPT, {"attempt_id": item.id}).one()
+            advance_after_send(
+                conn,
+                enrollment_id=enrollment,
+                sent_position=attempt.step_position,
+                message_id=attempt.message_id,
+                subject=attempt.subject,
+                mailbox_id=mailbox.id,
+                sent_at=now,
+            )
+        elif status == "failed":
+            if outcome.error_class is ErrorClass.HARD_BOUNCE:
+                ledger.increment_counter(
+                    conn, SCOPE_MAILBOX_BOUNCE, mailbox.email, local_day(now, self.settings.tz)
+                )
+                if enrollment is not None:
+                    stop_lead(
+                        conn,
+                        lead_id=item.lead_id,
+                        reason="hard bounce",
+                        operator_id=self.operator_id,
+                        now=now,
+                    )
+            elif enrollment is not None:
+                stop_enrollment(conn, enrollment, f"send failed: {outcome.message}", now)
+        elif status == "blocked" and enrollment is not None:
+            stop_enrollment(conn, enrollment, f"blocked: {outcome.message}", now)
+        elif status == "unknown" and enrollment is not None:
+            hold_enrollment(conn, enrollment, outcome.message, now)
+        if not pace:
+            return 0.0
+        sending = self.settings.sending
         gap = pacing_gap(
             f"{mailbox.id}:{item.id}", sending.min_gap_seconds, sending.max_gap_seconds
         )
-        with write_tx(self.db) as conn:
-            conn.execute(
-                update(t.mailbox)
-                .where(t.mailbox.c.id == mailbox.id)
-                .values(next_send_at=now + timedelta(seconds=gap))
-            )
-        return gap > 0
+        _SET_GAP.execute(
+            conn, {"mailbox_id": mailbox.id, "next_send_at": now + timedelta(seconds=gap)}
+        )
+        return gap
 
-    def _reschedule(self, attempt_id: int, when: datetime, now: datetime) -> None:
-        with write_tx(self.db) as conn:
-            conn.execute(
-                update(t.attempt)
-                .where(
-                    t.attempt.c.id == attempt_id,
-                    t.attempt.c.state == AttemptState.APPROVED.value,
-                )
-                .values(next_attempt_at=when, updated_at=now)
-            )
+    def _reschedule(self, conn: Connection, attempt_id: int, when: datetime, now: datetime) -> None:
+        _RESCHEDULE.execute(
+            conn, {"attempt_id": attempt_id, "next_attempt_at": when, "updated_at": now}
+        )
 
-    def _stop_replied(self, item: Row[Any], now: datetime) -> None:
-        with write_tx(self.db) as conn:
-            stop_lead(
-                conn,
-                lead_id=item.lead_id,
-                reason="lead replied",
-                operator_id=self.operator_id,
-                now=now,
-            )
-
-    def _after_send(
-        self, mailbox: Row[Any], item: Row[Any], outcome: SendOutcome, report: DispatchReport
-    ) -> None:
-        now = self.clock.now()
-        status = outcome.status
-        setattr(report, status, getattr(report, status) + 1)
-        enrollment = item.campaign_lead_id
-        with write_tx(self.db) as conn:
-            if status == "sent" and enrollment is not None:
-                attempt = conn.execute(
-                    select(
-                        t.attempt.c.message_id, t.attempt.c.subject, t.attempt.c.step_position
-                    ).where(t.attempt.c.id == item.id)
-                ).one()
-                advance_after_send(
-                    conn,
-                    enrollment_id=enrollment,
-                    sent_position=attempt.step_position,
-                    message_id=attempt.message_id,
-                    subject=attempt.subject,
-                    mailbox_id=mailbox.id,
-                    sent_at=now,
-                )
-            elif status == "failed":
-                if outcome.error_class is ErrorClass.HARD_BOUNCE:
-                    ledger.increment_counter(
-                        conn, SCOPE_MAILBOX_BOUNCE, mailbox.email, local_day(now, self.settings.tz)
-                    )
-                    if enrollment is not None:
-                        stop_lead(
-                            conn,
-                            lead_id=item.lead_id,
-                            reason="hard bounce",
-                            operator_id=self.operator_id,
-                            now=now,
-                        )
-                elif enrollment is not None:
-                    stop_enrollment(conn, enrollment, f"send failed: {outcome.message}", now)
-            elif status == "blocked" and enrollment is not None:
-                stop_enrollment(conn, enrollment, f"blocked: {outcome.message}", now)
-            elif status == "unknown" and enrollment is not None:
-                hold_enrollment(conn, enrollment, outcome.message, now)
+    def _stop_replied(self, conn: Connection, item: Row[Any], now: datetime) -> None:
+        stop_lead(
+            conn,
+            lead_id=item.lead_id,
+            reason="lead replied",
+            operator_id=self.operator_id,
+            now=now,
+        )
 
     def release_leases(self) -> None:
         if not self.held_leases:

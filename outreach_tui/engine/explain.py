@@ -170,12 +170,14 @@ class Explainer:
             return out + self._why_attempt(conn, attempt, name, campaign, zone, pool, now)
         # active: the next step is not in the ledger yet
         if enr.next_due_at is not None and enr.next_due_at > now:
+            # An active enrollment with a reason was put back by the planner to wait for a
+            # mailbox ("waiting: mailbox x is at its daily limit ..."); else it is the delay.
+            why = enr.stop_reason or "its delay after the previous step"
             out.append(
                 WhyLine(
                     "schedule",
                     name,
-                    f"step {step} of {steps} due {enr.next_due_at:%Y-%m-%d %H:%M} UTC "
-                    "(its delay after the previous step)",
+                    f"step {step} of {steps} due {enr.next_due_at:%Y-%m-%d %H:%M} UTC ({why})",
                 )
             )
             return out

@@ -16,12 +16,13 @@ durable before the caller hears it, and policy facts are read in the write trans
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from types import SimpleNamespace
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Connection, Engine, Row, bindparam, insert, select, update
 
@@ -46,6 +47,7 @@ from outreach_tui.mail.message import (
 from outreach_tui.mail.smtp import DeliveryResult, MailSender, SmtpEndpoint
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 Status = Literal["sent", "blocked", "deferred", "retry", "failed", "unknown", "skipped"]
 
@@ -173,6 +175,13 @@ class SendPipeline:
             else None
         )
         self._writes = GroupCommit(db, self._executor)
+
+    async def write(self, fn: Callable[[Connection], T]) -> T:
+        """Run `fn(conn)` in the pipeline's group commit (one write transaction shared with
+        the sends in flight, its COMMIT off the event loop); returns `fn`'s result once it
+        is committed. `fn` must be pure database work: it may run a second time, alone,
+        when the shared transaction fails."""
+        return await self._writes.run(fn)
 
     def close(self) -> None:
         self._writes.close()

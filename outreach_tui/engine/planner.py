@@ -13,40 +13,54 @@ pipeline at send time, which defers the attempt rather than overshooting.
 
 from __future__ import annotations
 
+import heapq
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, Row, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Row, bindparam, insert, or_, select, update
 
 from outreach_tui.config import Settings
-from outreach_tui.core.days import local_day
+from outreach_tui.core.days import local_day, next_day_start_utc
 from outreach_tui.core.policy import idempotency_key
 from outreach_tui.core.region import domain_of, infer_region
-from outreach_tui.core.rotation import MailboxCandidate, choose_mailbox
+from outreach_tui.core.rotation import MailboxCandidate, choose_mailbox, is_eligible
+from outreach_tui.core.rotation import _rank as rotation_rank
 from outreach_tui.core.states import (
     AttemptState,
     CampaignStatus,
     EnrollmentState,
     LeadStatus,
+    MailboxPhase,
 )
 from outreach_tui.core.templates import MissingVariable, TemplateSyntaxError, render
 from outreach_tui.core.window import SendWindow
 from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
-from outreach_tui.db.session import write_tx
+from outreach_tui.db.session import DriverStatement, write_tx
 from outreach_tui.engine import leases
 from outreach_tui.engine.clock import Clock
 from outreach_tui.engine.pool import SCOPE_MAILBOX_YELLOW, PoolMailbox, load_pool
-from outreach_tui.engine.sequences import stop_enrollment
+from outreach_tui.engine.sequences import stop_enrollments
 from outreach_tui.mail.message import new_message_id
 
 log = logging.getLogger(__name__)
 
 PLANNER_LEASE = "job:planner"
+
+#: How long a step that has to wait for a mailbox is put back when nobody can say when the
+#: mailbox will have room again (paused, quarantined, its sending domain paused, gone): long
+#: enough that waiting steps stop crowding the front of the due list every tick, short
+#: enough that a mailbox the operator resumes is used again soon. A mailbox at its daily
+#: limit has room again when the day turns in the operator's timezone (limits and counters
+#: reset at local midnight); one cooling down, when its cooldown ends.
+WAIT_FOR_MAILBOX = timedelta(minutes=30)
+#: What `campaign_lead.stop_reason` says of an active enrollment put back to wait.
+WAITING_PREFIX = "waiting: "
 
 
 @dataclass
@@ -149,6 +163,87 @@ _DUE_COLUMNS = (
 )
 
 
+_CL = t.campaign_lead
+# One prebuilt statement for every enrollment the tick touches (planned, waiting, finished):
+# the columns the tick may change, each row given its current value where it keeps it. The
+# values were read in this same write transaction, so writing them back changes nothing else.
+_ENROLLMENT_SET = DriverStatement(
+    update(_CL)
+    .where(_CL.c.id == bindparam("enrollment_id"))
+    .values(
+        {
+            name: bindparam(name)
+            for name in ("state", "next_due_at", "mailbox_id", "stop_reason", "updated_at")
+        }
+    )
+)
+_RECENT_KEYS = select(t.idempotency_key.c.key).where(
+    t.idempotency_key.c.key.in_(bindparam("keys", expanding=True)),
+    t.idempotency_key.c.sent_at > bindparam("since"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """No mailbox may send this step now: why, and when to look again."""
+
+    reason: str
+    until: datetime
+
+
+class _Rotation:
+    """`choose_mailbox` over one set of mailboxes, asked again and again within a tick.
+
+    A heap ordered by rotation's rank: a mailbox's rank only grows within a tick (its
+    `used_today`, the fourth key, goes up as steps are planned on it) and a mailbox at its
+    limit stays there, so the top entry, once refreshed, is the mailbox `choose_mailbox`
+    would pick; a pick costs O(log n) instead of ranking the whole pool for every step.
+    YELLOW leads (a per-mailbox cap on top) take the plain scan.
+    """
+
+    __slots__ = ("candidates", "heap", "ids")
+
+    def __init__(self, ids: list[int], candidates: dict[int, MailboxCandidate]) -> None:
+        self.ids = ids
+        self.candidates = candidates
+        self.heap = [(rotation_rank(candidates[i]), i) for i in ids]
+        heapq.heapify(self.heap)
+
+    def choose(self, *, yellow: bool, yellow_cap: int) -> MailboxCandidate | None:
+        candidates = self.candidates
+        if yellow:
+            return choose_mailbox(
+                [candidates[i] for i in self.ids], yellow=True, yellow_cap=yellow_cap
+            )
+        heap = self.heap
+        while heap:
+            rank, mid = heap[0]
+            candidate = candidates[mid]
+            current = rotation_rank(candidate)
+            if current != rank:
+                heapq.heapreplace(heap, (current, mid))
+            elif not is_eligible(candidate):
+                heapq.heappop(heap)
+            else:
+                return candidate
+        return None
+
+
+@dataclass
+class _Prepared:
+    """A step with its mailbox chosen and its text rendered (or the rendering's error)."""
+
+    item: Row[Any]
+    campaign: CampaignPlan
+    step: Row[Any]
+    mailbox: MailboxCandidate
+    sender: Any
+    subject: str = ""
+    body: str = ""
+    key: str = ""
+    error: str | None = None
+
+
 class Planner:
     def __init__(
         self, db: Engine, settings: Settings, clock: Clock, operator_id: str, holder: str
@@ -234,82 +329,117 @@ class Planner:
         now: datetime,
         report: PlanReport,
     ) -> None:
+        """Two passes: choose a mailbox and render each step (what must wait, stop or finish
+        is settled on the way), then check the rendered steps' idempotency keys in one query
+        and queue the rest. Every enrollment change is one executemany at the end."""
         suppressed = _suppressed(conn, due)
         candidates = {mid: box.candidate for mid, box in pool.items()}
         by_email = {box.row.email: mid for mid, box in pool.items()}
+        rotations: dict[tuple[str, ...] | None, _Rotation] = {}
+        no_room: dict[tuple[tuple[str, ...] | None, bool], Wait] = {}
         yellow_cap = self.settings.sending.yellow_per_mailbox_per_day
         today = local_day(now, self.settings.tz)
-        attempts: list[dict[str, Any]] = []
-        audits: list[dict[str, Any]] = []
-        yellow_planned: Counter[str] = Counter()
-        keys_planned: set[str] = set()
+        enrollment_rows: list[dict[str, Any]] = []
+        stops: list[tuple[int, str]] = []
+        prepared: list[_Prepared] = []
         for item in due:
             campaign = campaigns[item.campaign_id]
             step = campaign.steps.get(item.next_step)
             if step is None:
-                self._set_enrollment(
-                    conn,
-                    item.enrollment_id,
-                    now,
-                    state=EnrollmentState.FINISHED.value,
-                    next_due_at=None,
+                enrollment_rows.append(
+                    _enrollment_row(
+                        item, now, state=EnrollmentState.FINISHED.value, next_due_at=None
+                    )
                 )
                 report.finished += 1
                 continue
             stop = self._stop_reason(item, suppressed)
             if stop is not None:
-                stop_enrollment(conn, item.enrollment_id, stop, now)
+                stops.append((item.enrollment_id, stop))
                 report.stopped += 1
                 report.reasons[stop] += 1
                 continue
-            mailbox = self._mailbox_for(item, campaign, pool, candidates, by_email, yellow_cap)
-            if isinstance(mailbox, str):
+            mailbox = self._mailbox_for(
+                item, campaign, pool, candidates, by_email, rotations, no_room, yellow_cap, now
+            )
+            if isinstance(mailbox, Wait):
+                enrollment_rows.append(
+                    _enrollment_row(
+                        item,
+                        now,
+                        next_due_at=mailbox.until,
+                        stop_reason=(WAITING_PREFIX + mailbox.reason)[:300],
+                    )
+                )
                 report.waiting_for_mailbox += 1
-                report.reasons[mailbox] += 1
+                report.reasons[mailbox.reason] += 1
                 continue
             sender = pool[mailbox.id].row
+            entry = _Prepared(item, campaign, step, mailbox, sender)
+            prepared.append(entry)
             try:
-                subject, body = render_step(campaign, step, item, item, sender)
+                entry.subject, entry.body = render_step(campaign, step, item, item, sender)
             except (MissingVariable, TemplateSyntaxError) as exc:
-                reason = f"template of step {step.position}: {exc}"
-                stop_enrollment(conn, item.enrollment_id, reason, now)
-                audits.append(self._audit(item, sender.email, None, "blocked", reason, now))
+                entry.error = f"template of step {step.position}: {exc}"
+                continue
+            entry.key = idempotency_key(sender.email, item.email, entry.subject)
+            # Counted now, so the next steps of this batch see the mailbox's new load.
+            yellow = item.health == "YELLOW"
+            candidates[mailbox.id] = replace(
+                mailbox,
+                used_today=mailbox.used_today + 1,
+                yellow_today=mailbox.yellow_today + (1 if yellow else 0),
+            )
+        recent = _recent_keys(
+            conn, [entry.key for entry in prepared if entry.error is None], now, self.settings
+        )
+        attempts: list[dict[str, Any]] = []
+        audits: list[dict[str, Any]] = []
+        yellow_planned: Counter[str] = Counter()
+        keys_planned: set[str] = set()
+        for entry in prepared:
+            item, step, sender = entry.item, entry.step, entry.sender
+            if entry.error is not None:
+                stops.append((item.enrollment_id, entry.error))
+                audits.append(self._audit(item, sender.email, None, "blocked", entry.error, now))
                 report.stopped += 1
                 report.reasons["template"] += 1
                 continue
-            key = idempotency_key(sender.email, item.email, subject)
-            if key in keys_planned or _recent_duplicate(conn, key, now, self.settings):
+            key = entry.key
+            if key in keys_planned or key in recent:
                 reason = "same sender, recipient and subject already sent within the window"
-                stop_enrollment(conn, item.enrollment_id, reason, now)
-                audits.append(self._audit(item, sender.email, subject, "blocked", reason, now))
+                stops.append((item.enrollment_id, reason))
+                audits.append(
+                    self._audit(item, sender.email, entry.subject, "blocked", reason, now)
+                )
                 report.stopped += 1
                 report.reasons["duplicate"] += 1
                 continue
             keys_planned.add(key)
+            campaign = entry.campaign
             rule = infer_region(item.email, self.region_table)
             thread = list(item.thread_message_ids or [])
             start = max(now, item.next_due_at or now)
             scheduled = campaign.window.next_open(start, campaign.zone_for(item.timezone))
             manual = campaign.approval == "manual"
-            message_id = new_message_id(sender.email)
             attempts.append(
                 {
                     "lead_id": item.id,
                     "campaign_id": campaign.id,
                     "campaign_lead_id": item.enrollment_id,
                     "step_position": step.position,
-                    "mailbox_id": mailbox.id,
+                    "mailbox_id": entry.mailbox.id,
                     "operator_id": self.operator_id,
                     "sender_email": sender.email,
                     "recipient_email": item.email,
                     "recipient_domain": domain_of(item.email),
-                    "subject": subject,
-                    "body": body,
+                    "subject": entry.subject,
+                    "body": entry.body,
                     "idempotency_key": key,
                     "state": (
                         AttemptState.PENDING_APPROVAL if manual else AttemptState.APPROVED
                     ).value,
-                    "message_id": message_id,
+                    "message_id": new_message_id(sender.email),
                     "in_reply_to": thread[-1] if thread else None,
                     "references": " ".join(thread) if thread else None,
                     "policy_result": "planned",
@@ -327,7 +457,7 @@ class Planner:
                 self._audit(
                     item,
                     sender.email,
-                    subject,
+                    entry.subject,
                     "planned",
                     f"{campaign.name} step {step.position}, "
                     f"{'waiting for approval' if manual else 'auto-approved'}, "
@@ -335,23 +465,17 @@ class Planner:
                     now,
                 )
             )
-            self._set_enrollment(
-                conn,
-                item.enrollment_id,
-                now,
-                state=EnrollmentState.QUEUED.value,
-                mailbox_id=mailbox.id,
+            enrollment_rows.append(
+                _enrollment_row(
+                    item, now, state=EnrollmentState.QUEUED.value, mailbox_id=entry.mailbox.id
+                )
             )
-            used = candidates[mailbox.id]
-            yellow = item.health == "YELLOW"
-            candidates[mailbox.id] = replace(
-                used,
-                used_today=used.used_today + 1,
-                yellow_today=used.yellow_today + (1 if yellow else 0),
-            )
-            if yellow:
+            if item.health == "YELLOW":
                 yellow_planned[sender.email] += 1
             report.planned += 1
+        if enrollment_rows:
+            _ENROLLMENT_SET.executemany(conn, enrollment_rows)
+        stop_enrollments(conn, stops, now)
         if attempts:
             conn.execute(insert(t.attempt), attempts)
         if audits:
@@ -379,32 +503,83 @@ class Planner:
         pool: dict[int, PoolMailbox],
         candidates: dict[int, MailboxCandidate],
         by_email: dict[str, int],
+        rotations: dict[tuple[str, ...] | None, _Rotation],
+        no_room: dict[tuple[tuple[str, ...] | None, bool], Wait],
         yellow_cap: int,
-    ) -> MailboxCandidate | str:
-        """The sender for this step, or a reason why none may send it now."""
+        now: datetime,
+    ) -> MailboxCandidate | Wait:
+        """The sender for this step, or why none may send it now and when to look again."""
         yellow = item.health == "YELLOW"
         if item.mailbox_id is not None:  # follow-ups come from the same mailbox, threaded
             sticky = candidates.get(item.mailbox_id)
             if sticky is None:
-                return "its mailbox no longer exists"
+                return Wait("its mailbox no longer exists", now + WAIT_FOR_MAILBOX)
             chosen = choose_mailbox([sticky], yellow=yellow, yellow_cap=yellow_cap)
-            return chosen or f"mailbox {sticky.email} is at its limit or not sending"
-        if campaign.mailbox_emails is not None:
-            ids = [by_email[e] for e in campaign.mailbox_emails if e in by_email]
+            if chosen is not None:
+                return chosen
+            return self._wait_for(pool[sticky.id], sticky, yellow, yellow_cap, now)
+        group = campaign.mailbox_emails
+        known = no_room.get((group, yellow))
+        if known is not None:  # within a tick, a full set of mailboxes stays full
+            return known
+        rotation = rotations.get(group)
+        if rotation is None:
+            if group is not None:
+                ids = [by_email[e] for e in group if e in by_email]
+            else:
+                ids = list(candidates)
+            rotation = rotations[group] = _Rotation(
+                [i for i in ids if pool[i].blocked is None], candidates
+            )
+        chosen = rotation.choose(yellow=yellow, yellow_cap=yellow_cap)
+        if chosen is not None:
+            return chosen
+        if group is not None:
+            boxes = [pool[by_email[e]] for e in group if e in by_email]
         else:
-            ids = list(candidates)
-        eligible = [candidates[i] for i in ids if pool[i].blocked is None]
-        chosen = choose_mailbox(eligible, yellow=yellow, yellow_cap=yellow_cap)
-        return chosen or "every mailbox of the campaign is at its limit or not sending"
-
-    def _set_enrollment(
-        self, conn: Connection, enrollment_id: int, now: datetime, **values: Any
-    ) -> None:
-        conn.execute(
-            update(t.campaign_lead)
-            .where(t.campaign_lead.c.id == enrollment_id)
-            .values(updated_at=now, **values)
+            boxes = list(pool.values())
+        waits = [
+            self._wait_for(box, candidates[box.row.id], yellow, yellow_cap, now) for box in boxes
+        ]
+        until = min((w.until for w in waits), default=now + WAIT_FOR_MAILBOX)
+        wait = no_room[(group, yellow)] = Wait(
+            "every mailbox of the campaign is at its limit or not sending", until
         )
+        return wait
+
+    def _wait_for(
+        self,
+        box: PoolMailbox,
+        candidate: MailboxCandidate,
+        yellow: bool,
+        yellow_cap: int,
+        now: datetime,
+    ) -> Wait:
+        """Why this mailbox cannot take the step now, and when it may be able to."""
+        if box.blocked is not None:
+            row = box.row
+            cooling_only = (
+                row.phase not in (MailboxPhase.PAUSED.value, MailboxPhase.QUARANTINE.value)
+                and not row.domain_paused
+                and row.cooldown_until is not None
+                and row.cooldown_until > now
+            )
+            return Wait(box.blocked, row.cooldown_until if cooling_only else now + WAIT_FOR_MAILBOX)
+        tomorrow = next_day_start_utc(now, self.settings.tz)
+        if candidate.used_today >= candidate.daily_limit:
+            return Wait(
+                f"mailbox {candidate.email} is at its daily limit "
+                f"({candidate.used_today}/{candidate.daily_limit})",
+                tomorrow,
+            )
+        if yellow and candidate.yellow_today >= yellow_cap:
+            return Wait(
+                f"mailbox {candidate.email} has taken its {yellow_cap} "
+                "YELLOW-health leads for today",
+                tomorrow,
+            )
+        # Not reached (choose_mailbox knows no other reason); look again soon.
+        return Wait(f"mailbox {candidate.email} cannot send now", now + WAIT_FOR_MAILBOX)
 
     def _audit(
         self, item: Any, sender: str, subject: str | None, result: str, reason: str, now: datetime
@@ -420,6 +595,21 @@ class Planner:
             "timestamp": now,
             "attempt_id": None,
         }
+
+
+def _enrollment_row(item: Any, now: datetime, **changes: Any) -> dict[str, Any]:
+    """Parameters of _ENROLLMENT_SET: the item's current values, with `changes`; an
+    enrollment that stays active without a wait, or moves on, has no stop_reason."""
+    row = {
+        "enrollment_id": item.enrollment_id,
+        "state": EnrollmentState.ACTIVE.value,
+        "next_due_at": item.next_due_at,
+        "mailbox_id": item.mailbox_id,
+        "stop_reason": None,
+        "updated_at": now,
+    }
+    row.update(changes)
+    return row
 
 
 def _suppressed(conn: Connection, due: list[Row[Any]]) -> set[str]:
@@ -442,15 +632,11 @@ def _suppressed(conn: Connection, due: list[Row[Any]]) -> set[str]:
     return hits
 
 
-def _recent_duplicate(conn: Connection, key: str, now: datetime, settings: Settings) -> bool:
+def _recent_keys(
+    conn: Connection, keys: Sequence[str], now: datetime, settings: Settings
+) -> set[str]:
+    """Those of `keys` sent within the idempotency window: one query for the batch."""
+    if not keys or not settings.policy.check_idempotency:
+        return set()
     since = now - timedelta(hours=settings.policy.idempotency_window_hours)
-    if not settings.policy.check_idempotency:
-        return False
-    return (
-        conn.execute(
-            select(t.idempotency_key.c.key).where(
-                t.idempotency_key.c.key == key, t.idempotency_key.c.sent_at > since
-            )
-        ).first()
-        is not None
-    )
+    return set(conn.execute(_RECENT_KEYS, {"keys": list(set(keys)), "since": since}).scalars())

@@ -5,30 +5,76 @@ unsubscribe or suppression. Shared by the planner, the dispatcher, the approval 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from outreach_tui.core.states import AttemptState, EnrollmentState, LeadStatus
 from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
+from outreach_tui.db.session import DriverStatement
 
 #: Attempts that have not reached a server yet: a stopped sequence withdraws them.
 UNSENT_STATES = (AttemptState.PENDING_APPROVAL.value, AttemptState.APPROVED.value)
 
+_CL = t.campaign_lead
+# Prebuilt (see db/ledger.py): the planner and the dispatcher run these for every item.
+_STOP = DriverStatement(
+    update(_CL)
+    .where(
+        _CL.c.id == bindparam("enrollment_id"),
+        _CL.c.state != EnrollmentState.FINISHED.value,
+        _CL.c.state != EnrollmentState.STOPPED.value,
+    )
+    .values(
+        state=EnrollmentState.STOPPED.value,
+        stop_reason=bindparam("stop_reason"),
+        updated_at=bindparam("updated_at"),
+    )
+)
+# Reads go through conn.execute (their results need SQLAlchemy's processing: JSON, numeric).
+_ENROLLMENT_BY_ID = select(
+    _CL.c.campaign_id, _CL.c.state, _CL.c.thread_message_ids, _CL.c.first_subject
+).where(_CL.c.id == bindparam("enrollment_id"))
+_STEP_DELAY = select(t.sequence_step.c.delay_days).where(
+    t.sequence_step.c.campaign_id == bindparam("campaign_id"),
+    t.sequence_step.c.position == bindparam("position"),
+)
+_ADVANCE_COLUMNS = ("next_step", "thread_message_ids", "mailbox_id", "first_subject", "updated_at")
+_ADVANCE = DriverStatement(
+    update(_CL)
+    .where(_CL.c.id == bindparam("enrollment_id"))
+    .values({name: bindparam(name) for name in _ADVANCE_COLUMNS})
+)
+_ADVANCE_AND_SCHEDULE = DriverStatement(
+    update(_CL)
+    .where(_CL.c.id == bindparam("enrollment_id"))
+    .values(
+        {
+            name: bindparam(name)
+            for name in (*_ADVANCE_COLUMNS, "state", "next_due_at", "stop_reason")
+        }
+    )
+)
+
 
 def stop_enrollment(conn: Connection, enrollment_id: int, reason: str, now: datetime) -> None:
-    conn.execute(
-        update(t.campaign_lead)
-        .where(
-            t.campaign_lead.c.id == enrollment_id,
-            t.campaign_lead.c.state.not_in(
-                [EnrollmentState.FINISHED.value, EnrollmentState.STOPPED.value]
-            ),
+    stop_enrollments(conn, [(enrollment_id, reason)], now)
+
+
+def stop_enrollments(conn: Connection, stops: Sequence[tuple[int, str]], now: datetime) -> None:
+    """Stop these (enrollment id, reason) sequences unless already finished or stopped: one
+    executemany."""
+    if stops:
+        _STOP.executemany(
+            conn,
+            [
+                {"enrollment_id": eid, "stop_reason": reason[:300], "updated_at": now}
+                for eid, reason in stops
+            ],
         )
-        .values(state=EnrollmentState.STOPPED.value, stop_reason=reason[:300], updated_at=now)
-    )
 
 
 def hold_enrollment(conn: Connection, enrollment_id: int, reason: str, now: datetime) -> None:
@@ -63,29 +109,25 @@ def advance_after_send(
     sent_at: datetime,
 ) -> None:
     """Step `sent_position` went out: thread it, and schedule the next step (or finish)."""
-    row = conn.execute(select(t.campaign_lead).where(t.campaign_lead.c.id == enrollment_id)).first()
+    row = conn.execute(_ENROLLMENT_BY_ID, {"enrollment_id": enrollment_id}).first()
     if row is None:
         return
     next_step = conn.execute(
-        select(t.sequence_step.c.delay_days).where(
-            t.sequence_step.c.campaign_id == row.campaign_id,
-            t.sequence_step.c.position == sent_position + 1,
-        )
+        _STEP_DELAY, {"campaign_id": row.campaign_id, "position": sent_position + 1}
     ).first()
-    thread = [*(row.thread_message_ids or []), message_id]
     values: dict[str, Any] = {
+        "enrollment_id": enrollment_id,
         "next_step": sent_position + 1,
-        "thread_message_ids": thread,
+        "thread_message_ids": [*(row.thread_message_ids or []), message_id],
         "mailbox_id": mailbox_id,
+        "first_subject": (
+            subject if sent_position == 1 or row.first_subject is None else row.first_subject
+        ),
         "updated_at": sent_at,
     }
-    if sent_position == 1 or row.first_subject is None:
-        values["first_subject"] = subject
     # A reply may already have stopped the sequence while this send was in flight.
     if row.state in (EnrollmentState.STOPPED.value, EnrollmentState.FINISHED.value):
-        conn.execute(
-            update(t.campaign_lead).where(t.campaign_lead.c.id == enrollment_id).values(**values)
-        )
+        _ADVANCE.execute(conn, values)
         return
     if next_step is None:
         values.update(state=EnrollmentState.FINISHED.value, next_due_at=None)
@@ -94,9 +136,8 @@ def advance_after_send(
             state=EnrollmentState.ACTIVE.value,
             next_due_at=sent_at + timedelta(days=float(next_step.delay_days)),
         )
-    conn.execute(
-        update(t.campaign_lead).where(t.campaign_lead.c.id == enrollment_id).values(**values)
-    )
+    values["stop_reason"] = None  # moving on: no reason to wait or stop
+    _ADVANCE_AND_SCHEDULE.execute(conn, values)
 
 
 def withdraw_unsent(
@@ -204,8 +245,7 @@ def stop_lead(
             ).all()
             enrollments += [r.id for r in colleagues]
     unique = sorted(set(enrollments))
-    for enrollment_id in unique:
-        stop_enrollment(conn, enrollment_id, reason, now)
+    stop_enrollments(conn, [(enrollment_id, reason) for enrollment_id in unique], now)
     withdraw_unsent(
         conn,
         enrollment_ids=unique,

@@ -90,7 +90,7 @@ class OutreachApp(App[None]):
         self.action_show_pane(self.current_pane)
         self.refresh_status()
         # The other panes load once in the background, so a first visit shows data at once.
-        self.set_timer(1.0, self.prefetch_panes)
+        self.set_timer(0.3, self.prefetch_panes)
         self.set_interval(self.refresh_seconds, self.live_refresh, name="live-refresh")
 
     async def on_unmount(self) -> None:

@@ -334,6 +334,9 @@ async def test_mailbox_p_pauses_and_u_resumes_after_confirms(world, make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         pane = await show_pane(pilot, "4")
+        # The paused mailbox is listed first (attention first); pause the next one.
+        assert pane._current().email == PAUSED_MAILBOX
+        await pilot.press("down")
         first = pane._current().email
         await pilot.press("p")
         await settle(pilot)

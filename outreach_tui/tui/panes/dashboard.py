@@ -49,12 +49,19 @@ class DashboardPane(Pane):
 
     def load(self) -> DashboardData:
         engine = self.engine
-        if time.monotonic() - self._forecast_at > self.FORECAST_SECONDS:
+        # The first paint does not wait for the forecast: it follows a moment later.
+        first = self.show_count == 0
+        if not first and time.monotonic() - self._forecast_at > self.FORECAST_SECONDS:
             self._forecast = engine.explainer.forecast(24, limit=self.FORECAST_LIMIT)
             self._forecast_at = time.monotonic()
         return DashboardData(engine.queries.dashboard(), self._forecast, engine.settings.tz)
 
     def show(self, data: DashboardData) -> None:
+        self._show(data)
+        if self._forecast_at < 0 and self.show_count == 0:
+            self.set_timer(0.05, self.refresh_data)
+
+    def _show(self, data: DashboardData) -> None:
         d = data.dashboard
         self.query_one("#dash-today", Static).update(
             f"[b]Today[/b] {d.today:%a %d %b}\n"
@@ -92,6 +99,8 @@ class DashboardPane(Pane):
             forecast = "\n".join(lines) + more
             count = f"{len(rows)}+" if len(rows) >= self.FORECAST_LIMIT else str(len(rows))
             head = f"[b]Next 24 h[/b] {count} sends from {senders} mailboxes"
+        elif self._forecast_at < 0:
+            head, forecast = "[b]Next 24 h[/b]", "[dim]working it out…[/dim]"
         else:
             head, forecast = "[b]Next 24 h[/b]", "[dim]nothing would be sent[/dim]"
         self.query_one("#dash-forecast", Static).update(f"{head}\n{forecast}")

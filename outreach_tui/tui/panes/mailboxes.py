@@ -1,14 +1,18 @@
 """Mailboxes: phase, today's count against its limit, bounce and complaint rates,
-resilience, the last 14 days as a sparkline; p pause, u resume (with a confirm)."""
+resilience, the last 14 days as a sparkline; p pause, u resume (with a confirm).
+
+The ones that need attention come first (not HEALTHY, then the highest bounce rate), a page
+of 200 at a time (`n`, `b`), so a pool of a thousand stays quick to read and to draw."""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.widgets import Static
 
 from outreach_tui.engine.queries import MailboxRow
-from outreach_tui.tui.panes.base import Pane
+from outreach_tui.tui.panes.paged import PAGE_SIZE, PagedPane
 from outreach_tui.tui.widgets.format import percent, sparkline
 from outreach_tui.tui.widgets.keyed_table import KeyedTable
 
@@ -21,12 +25,13 @@ _PHASE_STYLE = {
 }
 
 
-class MailboxesPane(Pane):
+class MailboxesPane(PagedPane):
     PANE_ID = "mailboxes"
     TITLE = "Mailboxes"
     SHORT = "Mbox"
 
     BINDINGS = [
+        *PagedPane.BINDINGS,
         Binding("p", "pause", "Pause", id="mailboxes.pause"),
         Binding("u", "resume", "Resume", id="mailboxes.resume"),
     ]
@@ -46,7 +51,13 @@ class MailboxesPane(Pane):
 
     def show(self, data: list[MailboxRow]) -> None:
         text = self.filter_text.lower()
-        rows = [m for m in data if text in m.email or text == m.phase.lower()]
+        matching = [m for m in data if text in m.email or text == m.phase.lower()]
+        matching.sort(key=lambda m: (m.phase == "HEALTHY", -m.bounce_rate, m.email))
+        start = (len(self.cursors) - 1) * PAGE_SIZE
+        rows = matching[start : start + PAGE_SIZE]
+        self.more = len(matching) > start + PAGE_SIZE
+        self.last_key = start + PAGE_SIZE
+        self.query_one(".pane-title", Static).update(self.page_title())
         self.rows = {str(m.id): m for m in rows}
         table_rows = []
         for m in rows:

@@ -16,7 +16,7 @@ from outreach_tui.tui.widgets.edit import Edited, EditScreen
 from outreach_tui.tui.widgets.format import day_time, safe
 from outreach_tui.tui.widgets.keyed_table import KeyedTable
 
-PAGE = 500
+PAGE = 200
 
 
 class QueuePane(Pane):
