@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, bindparam, or_, select, update
+from sqlalchemy import Connection, Engine, Integer, Row, bindparam, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -107,7 +107,7 @@ _DUE = (
         or_(_M.c.next_send_at.is_(None), _M.c.next_send_at <= bindparam("now")),
     )
     .order_by(_A.c.next_attempt_at, _A.c.id)
-    .limit(bindparam("limit"))
+    .limit(bindparam("limit", type_=Integer))
 )
 _MAILBOXES = (
     select(_M, _D.c.paused.label("domain_paused"))

@@ -1,8 +1,9 @@
 """The console: nine panes on the number keys, a status line, live refresh by diff.
 
 The App receives its engine in the constructor (the CLI, the demo and the tests build it
-with the same factory). With the scheduler on, the engine's jobs run inside this event
-loop; `--no-scheduler` opens the console to watch without sending.
+with the same factory). With the scheduler on, the engine's jobs run on their own
+thread (engine/runner.py), so keys and drawing never wait behind a send; `--no-scheduler`
+opens the console to watch without sending.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer
 
 from outreach_tui.engine import Engine
-from outreach_tui.engine.scheduler import EngineJobs, build_scheduler
+from outreach_tui.engine.runner import EngineThread
 from outreach_tui.tui.panes.base import Pane
 from outreach_tui.tui.panes.registry import pane_classes
 from outreach_tui.tui.widgets.format import day_time
@@ -60,16 +61,13 @@ class OutreachApp(App[None]):
         sandbox: Any = None,
         refresh_seconds: float = 2.0,
     ) -> None:
-        """`sandbox`: the demo's world (`demo.world.Sandbox`), started inside this loop."""
+        """`sandbox`: the demo's world (`demo.world.Sandbox`), served by the engine thread."""
         super().__init__()
         self.engine = engine
         self.run_scheduler = run_scheduler
         self.sandbox = sandbox
         self.refresh_seconds = refresh_seconds
-        self.jobs = EngineJobs(engine)
-        if sandbox is not None:
-            sandbox.add_jobs(self.jobs)
-        self.scheduler: Any = None
+        self.engine_thread: EngineThread | None = None
         self.current_pane = pane_classes()[0].PANE_ID
 
     def compose(self) -> ComposeResult:
@@ -81,12 +79,17 @@ class OutreachApp(App[None]):
         yield Footer()
 
     async def on_mount(self) -> None:
-        if self.sandbox is not None:
-            await self.sandbox.start()
         if self.run_scheduler:
-            # APScheduler 3 needs the running loop: start it here, never at import.
-            self.scheduler = build_scheduler(self.jobs)
-            self.scheduler.start()
+            # The engine's jobs get an event loop of their own: keys and drawing never
+            # wait behind a send.
+            sandbox = self.sandbox
+            self.engine_thread = EngineThread(
+                self.engine,
+                on_start=sandbox.start if sandbox is not None else None,
+                on_stop=sandbox.stop if sandbox is not None else None,
+                add_jobs=sandbox.add_jobs if sandbox is not None else None,
+            )
+            await asyncio.to_thread(self.engine_thread.start)
         self.action_show_pane(self.current_pane)
         self.refresh_status()
         # The other panes load once in the background, so a first visit shows data at once.
@@ -97,17 +100,12 @@ class OutreachApp(App[None]):
         await self.stop_engine()
 
     async def stop_engine(self) -> None:
-        if self.scheduler is not None:
-            self.engine.dispatcher.stopping = True
-            self.scheduler.pause()
-            async with self.jobs.dispatch_lock:  # the send in flight finishes first
-                pass
-            self.scheduler.shutdown(wait=False)
-            self.scheduler = None
-        await asyncio.to_thread(self.engine.dispatcher.release_leases)
-        await self.engine.transport.close()
-        if self.sandbox is not None:
+        if self.engine_thread is not None:
+            await asyncio.to_thread(self.engine_thread.stop)
+            self.engine_thread = None
+        elif self.sandbox is not None:
             await self.sandbox.stop()
+        await asyncio.to_thread(self.engine.dispatcher.release_leases)
 
     # -- panes ----------------------------------------------------------------------------
 
@@ -161,7 +159,7 @@ class OutreachApp(App[None]):
         engine = self.engine
         held = len(engine.dispatcher.held_leases)
         mailboxes = engine.queries.mailbox_count()
-        if self.scheduler is not None:
+        if self.engine_thread is not None and self.engine_thread.running:
             state = "running"
         else:
             state = "watch-only" if not self.run_scheduler else "stopped"

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from outreach_tui.core.errors import InputError
 from outreach_tui.core.states import LeadStatus
+from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
 from outreach_tui.engine.campaigns import load_campaign_file
 from outreach_tui.engine.clock import SimulatedClock
@@ -277,3 +278,62 @@ def test_a_reply_from_the_company_stops_every_lead_there_when_the_campaign_asks(
     follow_ups = [m.rcpt_tos[0] for m in server.received[4:]]
     assert follow_ups == ["p0@co0.com"]
     assert "sequence stopped: lead replied" in str(engine.explainer.why("ann@acme.com")[-1])
+
+
+def enrollment_of(engine, email):
+    with engine.db.connect() as conn:
+        return conn.execute(
+            select(t.campaign_lead)
+            .join(t.lead, t.lead.c.id == t.campaign_lead.c.lead_id)
+            .where(t.lead.c.email == email)
+        ).one()
+
+
+def test_a_step_whose_mailbox_is_at_its_limit_waits_with_a_reason_until_it_has_room(
+    tmp_path, engine, server, clock
+):
+    create_campaign(engine, write_campaign(tmp_path, campaign_text()))
+    with engine.db.begin() as conn:
+        conn.execute(t.mailbox.update().values(daily_limit=1))
+    import_leads(engine, tmp_path, leads(3), "Test")
+
+    # Both mailboxes take one step each; the third waits for the day to turn (UTC here).
+    report = engine.plan()
+    assert (report.planned, report.waiting_for_mailbox) == (2, 1)
+    waiting = enrollment_of(engine, "p2@co2.com")
+    reason = "waiting: every mailbox of the campaign is at its limit or not sending"
+    assert waiting.state == "active" and waiting.stop_reason == reason
+    assert waiting.next_due_at == START.replace(day=3, hour=0)
+    (why,) = engine.explainer.why("p2@co2.com")
+    assert why.gate == "schedule"
+    assert why.message == f"step 1 of 2 due 2026-03-03 00:00 UTC ({reason})"
+    again = engine.plan()  # put back: the next tick does not read it again
+    assert (again.planned, again.waiting_for_mailbox) == (0, 0)
+
+    run_ticks(engine, clock, minutes=10, total_hours=1)  # step 1 to p0 and p1
+    assert sorted(m.rcpt_tos[0] for m in server.received) == ["p0@co0.com", "p1@co1.com"]
+    (first,) = attempts(engine, t.attempt.c.recipient_email == "p0@co0.com")
+    sticky = first.sender_email
+
+    # Next day, after step 2 fell due: p0's mailbox has already sent its one message today.
+    clock.advance(timedelta(hours=23, minutes=30).total_seconds())
+    with engine.db.begin() as conn:
+        ledger.increment_counter(conn, "mailbox", sticky, clock.now().date())
+    report = engine.plan()
+    assert report.planned == 1  # p2 (due first) on the other mailbox
+    held = enrollment_of(engine, "p0@co0.com")
+    reason = f"waiting: mailbox {sticky} is at its daily limit (1/1)"
+    assert (held.state, held.next_step, held.stop_reason) == ("active", 2, reason)
+    assert held.next_due_at == START.replace(day=4, hour=0)
+    assert [str(w) for w in engine.explainer.why("p0@co0.com")] == [
+        f"[Test] schedule: step 2 of 2 due 2026-03-04 00:00 UTC ({reason})"
+    ]
+
+    # The day turns: the mailbox has room again and the step is planned, from it, threaded.
+    clock.advance(timedelta(hours=14).total_seconds())
+    assert engine.plan().planned >= 1
+    queued = enrollment_of(engine, "p0@co0.com")
+    assert (queued.state, queued.stop_reason) == ("queued", None)
+    second = attempts(engine, t.attempt.c.recipient_email == "p0@co0.com")[-1]
+    assert (second.step_position, second.sender_email) == (2, sticky)
+    assert second.in_reply_to == first.message_id
