@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["send_pipeline", "engine"]
+SCRIPTS = ["send_pipeline", "engine", "console"]
 
 
 def main() -> int:
