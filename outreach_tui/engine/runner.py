@@ -73,11 +73,7 @@ class EngineThread:
         try:
             await self._stop.wait()
         finally:
-            self.engine.dispatcher.stopping = True
-            scheduler.pause()
-            async with self.jobs.dispatch_lock:  # the send in flight finishes first
-                pass
-            scheduler.shutdown(wait=False)
+            await self.jobs.stop(scheduler)
             await self.engine.transport.close()
             if self._on_stop is not None:
                 await self._on_stop()

@@ -72,6 +72,16 @@ class EngineJobs:
             "dns-check": (self.dns_check, s.dns_check_hours * 3600),
         }
 
+    async def stop(self, scheduler: AsyncIOScheduler) -> None:
+        """Stop `scheduler` the safe way: no new runs, the send in flight finishes (the
+        dispatcher sees `stopping` after it), then shut down. Shutting down first would
+        cancel a send half-way and leave its connection to the garbage collector."""
+        self.engine.dispatcher.stopping = True
+        scheduler.pause()
+        async with self.dispatch_lock:
+            pass
+        scheduler.shutdown(wait=False)
+
     async def run_once(self) -> None:
         """Every job one time, in pipeline order (`worker --once`)."""
         for job, _ in self.all().values():

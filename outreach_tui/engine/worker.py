@@ -67,12 +67,7 @@ async def run_worker(engine: Engine, mode: Mode) -> int:
             scheduler.start()
             log.info("worker running as %s (operator %s)", engine.holder, engine.operator_id)
             await stop.wait()
-            # No new runs; the dispatch in flight sees `stopping` after its current send.
-            # Shutting down first would cancel that send half-way.
-            scheduler.pause()
-            async with jobs.dispatch_lock:
-                pass
-            scheduler.shutdown(wait=False)
+            await jobs.stop(scheduler)
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):

@@ -94,7 +94,7 @@ def test_scheduler_started_in_the_running_loop_plans_and_sends(engine):
                     break
                 await asyncio.sleep(0.05)
         finally:
-            scheduler.shutdown(wait=False)
+            await jobs.stop(scheduler)
             await engine.transport.close()
 
     asyncio.run(scenario())
