@@ -303,8 +303,9 @@ class CampaignService:
                 func.coalesce(progress.c.sent, 0),
             )
             .select_from(
-                t.campaign.outerjoin(progress, progress.c.campaign_id == t.campaign.c.id)
-                .outerjoin(steps, steps.c.campaign_id == t.campaign.c.id)
+                t.campaign.outerjoin(progress, progress.c.campaign_id == t.campaign.c.id).outerjoin(
+                    steps, steps.c.campaign_id == t.campaign.c.id
+                )
             )
             .order_by(t.campaign.c.id)
         )

@@ -77,9 +77,7 @@ def test_console_and_worker_at_once_never_send_an_attempt_twice(tmp_path, smtp_s
     assert len(recipients) == LEADS and max(recipients.values()) == 1
     with engine.db.connect() as conn:
         states = dict(
-            conn.execute(
-                select(t.attempt.c.state, func.count()).group_by(t.attempt.c.state)
-            ).all()
+            conn.execute(select(t.attempt.c.state, func.count()).group_by(t.attempt.c.state)).all()
         )
         holders = set(conn.execute(select(t.audit_log.c.user_id)).scalars())
     engine.close_sync()
