@@ -22,16 +22,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sqlite3
 import statistics
 import time
 from pathlib import Path
 from typing import Any
 
+from bench import engine as engine_bench
 from bench.common import median, peak_rss_mb, result_line, sink_process, workdir
 from bench.engine import prepare_copy
-from bench.engine_data import NOW, OPERATOR, PASSWORD_ENV, Shape, cached_db
+from bench.engine_data import PASSWORD_ENV, Shape, cached_db
 
 SIZE = (120, 40)
 TARGETS = {"first_paint_ms": 500.0, "pane_switch_ms": 100.0, "key_to_update_ms": 50.0}
@@ -60,22 +60,11 @@ def empty_copy(src: Path, dst: Path, sink: Any) -> None:
 
 
 def open_engine(db: Path, tmp: Path, sink: Any) -> Any:
-    from outreach_tui.config import load_settings
-    from outreach_tui.engine import build_engine
-    from outreach_tui.engine.clock import SimulatedClock
-
-    os.environ[PASSWORD_ENV] = "bench-password"
-    settings = load_settings(
-        None,
-        database_url=f"sqlite:///{db}",
-        operator={"id": OPERATOR},
-        tls={"ca_file": str(sink.ca_file)},
-        policy={"daily_user_cap": 10_000_000, "daily_domain_cap": 10_000_000},
-        sending={"min_gap_seconds": 0, "max_gap_seconds": 0},
-        scheduler={"dispatch_seconds": 0.2, "plan_seconds": 1},
-        logging={"file": str(tmp / "console-bench.log")},
+    """bench/engine.py's engine (every mailbox at the sink, no gaps), with the console's
+    job intervals."""
+    return engine_bench.open_engine(
+        db, tmp, sink, scheduler={"dispatch_seconds": 0.2, "plan_seconds": 1}
     )
-    return build_engine(settings, headless=True, clock=SimulatedClock(NOW), sync_config=False)
 
 
 def send_key(app: Any, key: str) -> None:

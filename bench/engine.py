@@ -166,7 +166,7 @@ def policy_triples(db: Path, n: int, seed: int) -> list[tuple[str, str, str]]:
     return triples
 
 
-def open_engine(db: Path, tmp: Path, sink: Any) -> Any:
+def open_engine(db: Path, tmp: Path, sink: Any, **overrides: Any) -> Any:
     from outreach_tui.config import load_settings
     from outreach_tui.engine import build_engine
     from outreach_tui.engine.clock import SimulatedClock
@@ -180,6 +180,7 @@ def open_engine(db: Path, tmp: Path, sink: Any) -> Any:
         policy={"daily_user_cap": 10_000_000, "daily_domain_cap": 10_000_000},
         sending={"min_gap_seconds": 0, "max_gap_seconds": 0},
         logging={"file": str(tmp / "bench.log")},
+        **overrides,
     )
     return build_engine(settings, headless=True, clock=SimulatedClock(NOW), sync_config=False)
 

@@ -63,10 +63,11 @@ def choose_mailbox(
     ]
     if not eligible:
         return None
-    return min(eligible, key=_rank)
+    return min(eligible, key=rank)
 
 
-def _rank(candidate: MailboxCandidate) -> tuple[float, bool, datetime | None, int, int]:
+def rank(candidate: MailboxCandidate) -> tuple[float, bool, datetime | None, int, int]:
+    """The order rotation prefers (smallest first); the planner keeps heaps of it."""
     rate = candidate.bounce_rate
     # An unknown (NaN) rate must not win: NaN compares false both ways and would break min().
     rate = math.inf if math.isnan(rate) else rate

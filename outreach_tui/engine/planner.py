@@ -29,7 +29,7 @@ from outreach_tui.core.days import local_day, next_day_start_utc
 from outreach_tui.core.policy import idempotency_key
 from outreach_tui.core.region import domain_of, infer_region
 from outreach_tui.core.rotation import MailboxCandidate, choose_mailbox, is_eligible
-from outreach_tui.core.rotation import _rank as rotation_rank
+from outreach_tui.core.rotation import rank as rotation_rank
 from outreach_tui.core.states import (
     AttemptState,
     CampaignStatus,
