@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
 from outreach_tui.engine.queries import AuditRow, EventRow, Page
 from outreach_tui.tui.panes.paged import PAGE_SIZE, PagedPane
-from outreach_tui.tui.widgets.format import day_time, severity_style
-from outreach_tui.tui.widgets.keyed_table import KeyedTable, Row
+from outreach_tui.tui.widgets.format import clip, day_time, severity_style
+from outreach_tui.tui.widgets.keyed_table import Cell, KeyedTable, Row
 
 
 class AuditPane(PagedPane):
@@ -26,10 +28,12 @@ class AuditPane(PagedPane):
     def __init__(self) -> None:
         super().__init__()
         self.events_view = False
+        self.full: dict[str, Sequence[Cell]] = {}
 
     def compose(self) -> ComposeResult:
         yield self.title_widget()
         yield KeyedTable(["When", "Who", "Result", "Lead", "Reason"], id="audit-table")
+        yield Static(id="audit-detail", classes="detail")
 
     def page_title(self) -> str:
         view = "events" if self.events_view else "audit log"
@@ -69,16 +73,28 @@ class AuditPane(PagedPane):
                     f"a{a.id}",
                     (
                         day_time(a.timestamp, tz),
-                        a.user_id,
-                        a.policy_result,
-                        a.lead_email or "",
+                        clip(a.user_id, 10),
+                        clip(a.policy_result, 16),
+                        clip(a.lead_email or "", 22),
                         Text(a.reason),
                     ),
                 )
                 for a in data.rows
             ]
         self.query_one(".pane-title", Static).update(self.page_title())
+        self.full = {key: cells for key, cells in rows}
         table.sync(rows)
+        self._detail()
+
+    def _detail(self) -> None:
+        """The whole of the highlighted row: at 80 columns the table clips the reason."""
+        key = self.query_one(KeyedTable).current_key()
+        cells = self.full.get(key) if key else None
+        text = " · ".join(str(c) for c in cells[:4] if str(c)) + f"\n{cells[4]}" if cells else ""
+        self.query_one("#audit-detail", Static).update(Text(text))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._detail()
 
     def action_toggle_view(self) -> None:
         self.events_view = not self.events_view

@@ -93,9 +93,9 @@ class DashboardPane(Pane):
             senders = len({r.sender for r in rows})
             lines = [
                 f"{clock_time(r.at, data.tz)} {r.sender.split('@')[0][:12]:<12} → {r.recipient}"
-                for r in rows[:4]
+                for r in rows[:3]
             ]
-            more = f"\n[dim]… {len(rows) - 4} more[/dim]" if len(rows) > 4 else ""
+            more = f"\n[dim]… {len(rows) - 3} more[/dim]" if len(rows) > 3 else ""
             forecast = "\n".join(lines) + more
             count = f"{len(rows)}+" if len(rows) >= self.FORECAST_LIMIT else str(len(rows))
             head = f"[b]Next 24 h[/b] {count} sends from {senders} mailboxes"

@@ -37,3 +37,8 @@ def safe(text: str | None) -> str:
     Every "[" is escaped: Textual's markup takes "[Guest posts Q1]" for a tag too, which
     `rich.markup.escape` (and `textual.markup.escape`) leave alone."""
     return (text or "").replace("[", "\\[")
+
+
+def clip(text: str, width: int) -> str:
+    """At most `width` characters, an ellipsis marking the cut."""
+    return text if len(text) <= width else text[: width - 1] + "…"
