@@ -115,3 +115,38 @@ def test_demo_starts_sends_receives_a_reply_and_shows_it(tmp_path):
     assert reply, "no reply reached the inbox"
     assert "SANDBOX" in screen
     assert reply[0].from_email in screen
+
+
+def test_status_line_names_a_mailbox_whose_tls_is_not_verified_first_and_in_red(tmp_path):
+    settings = load_settings(
+        None,
+        database_url=f"sqlite:///{tmp_path / 'o.db'}",
+        mailboxes=[
+            {"email": "ok@brand.com", "smtp_host": "127.0.0.1", "smtp_password": "env:X"},
+            {
+                "email": "risky@brand.com",
+                "smtp_host": "127.0.0.1",
+                "smtp_password": "env:X",
+                "verify_tls": False,
+            },
+        ],
+        logging={"file": str(tmp_path / "o.log")},
+    )
+    engine = build_engine(settings, clock=SystemClock())
+
+    async def scenario() -> str:
+        app = OutreachApp(engine, run_scheduler=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if "TLS NOT VERIFIED" in app.export_screenshot():
+                    break
+            return app.export_screenshot()
+
+    svg = asyncio.run(scenario())
+    engine.close_sync()
+    first_line = svg[svg.index("TLS") :][:200]
+    assert "TLS&#160;NOT&#160;VERIFIED:&#160;risky@brand.com" in first_line or (
+        "TLS NOT VERIFIED: risky@brand.com" in first_line
+    )
+    assert "ok@brand.com" not in first_line

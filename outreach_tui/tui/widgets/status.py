@@ -35,6 +35,9 @@ class StatusLine(Static):
             parts.append(f"[b]{status.waiting_approval} to approve[/b]")
         parts.append(status.clock)
         if status.insecure:
-            names = ", ".join(status.insecure[:2]) + ("…" if len(status.insecure) > 2 else "")
-            parts.append(f"[b red]TLS NOT VERIFIED: {names}[/]")
+            # First after SANDBOX: at 80 columns the end of the line is cut off.
+            names = status.insecure[0] + (
+                f" +{len(status.insecure) - 1}" if len(status.insecure) > 1 else ""
+            )
+            parts.insert(1 if status.sandbox else 0, f"[b red]TLS NOT VERIFIED: {names}[/]")
         self.update("  ".join(parts))
