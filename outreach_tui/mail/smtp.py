@@ -174,13 +174,34 @@ async def _drop(slot: _Slot, *, polite: bool = True) -> None:
     client, slot.client = slot.client, None
     if client is None:
         return
+    # Taken before QUIT: closing forgets them, and the socket outlives the close call.
+    transport = client.transport
+    sock = transport.get_extra_info("socket") if transport is not None else None
     if polite and client.is_connected:
         try:
             await client.quit(timeout=5)
-            return
         except (TimeoutError, aiosmtplib.SMTPException, OSError):
-            pass
-    client.close()
+            client.close()
+    else:
+        client.close()
+    await _socket_gone(sock, transport)
+
+
+async def _socket_gone(sock: Any, transport: asyncio.BaseTransport | None) -> None:
+    """Wait until the connection's socket is really closed (a TLS close_notify takes a
+    round trip); a peer that never answers gets the transport aborted after a short grace.
+    Returning earlier leaves the socket to the garbage collector when the caller's loop
+    ends right after, as it does for one-shot commands."""
+    if sock is None:
+        return
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + _CLOSE_GRACE_SECONDS
+    while sock.fileno() != -1:
+        if loop.time() > deadline:
+            if isinstance(transport, asyncio.WriteTransport):
+                transport.abort()
+            return
+        await asyncio.sleep(0.005)
 
 
 async def open_session(endpoint: SmtpEndpoint) -> aiosmtplib.SMTP:
