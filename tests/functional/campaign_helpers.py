@@ -19,6 +19,14 @@ from tests.functional.helpers import PASSWORD, PASSWORD_ENV
 
 MAILBOXES = [f"rep{i}@sender{i}.com" for i in range(1, 6)]
 
+#: A campaign window open every day, all day: tests that run on the system clock need it.
+ALWAYS_OPEN = """
+[window]
+days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+start = "00:00"
+end = "24:00"
+"""
+
 
 def pool_settings(
     tmp_path: Path, server: Any, pki: Any, mailboxes: list[str], **extra: Any

@@ -16,6 +16,7 @@ from outreach_tui.db import tables as t
 from outreach_tui.engine.campaigns import load_campaign_file
 from outreach_tui.engine.clock import SimulatedClock
 from tests.functional.campaign_helpers import (
+    ALWAYS_OPEN,
     create_campaign,
     import_leads,
     pool_engine,
@@ -26,13 +27,6 @@ from tests.functional.campaign_helpers import (
 from tests.functional.helpers import PASSWORD, PASSWORD_ENV, START
 
 BOXES = ["rep1@sender1.com", "rep2@sender2.com"]
-
-ALWAYS_OPEN = """
-[window]
-days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-start = "00:00"
-end = "24:00"
-"""
 
 
 def campaign_text(name="Test", approval="auto", subject="Hello {{company}}", extra=""):

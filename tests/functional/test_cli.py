@@ -5,20 +5,10 @@ from __future__ import annotations
 import csv
 import json
 
-import pytest
 from click.testing import CliRunner
 
 from outreach_tui.cli import cli
-
-
-@pytest.fixture
-def db_url(tmp_path):
-    return f"sqlite:///{tmp_path / 'cli.db'}"
-
-
-def run(db_url, *args, input=None):
-    runner = CliRunner()
-    return runner.invoke(cli, ["--db", db_url, *args], input=input, catch_exceptions=False)
+from tests.functional.conftest import run_cli as run
 
 
 def test_policy_check_prints_the_json_contract_and_exits_0_when_allowed(db_url):

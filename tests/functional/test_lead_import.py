@@ -8,35 +8,16 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner
 
-from outreach_tui.cli import cli
 from outreach_tui.core.addresses import normalize_address
 from outreach_tui.core.errors import InputError
-from outreach_tui.db import migrate
 from outreach_tui.db import tables as t
-from outreach_tui.db.session import make_engine, read_tx, write_tx
+from outreach_tui.db.session import read_tx, write_tx
 from outreach_tui.engine.clock import SimulatedClock
 from outreach_tui.engine.leads import fast_normalize_address, import_leads_csv
+from tests.functional.conftest import run_cli as run
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def db_url(tmp_path):
-    return f"sqlite:///{tmp_path / 'leads.db'}"
-
-
-@pytest.fixture
-def db(db_url):
-    engine = make_engine(db_url)
-    migrate.upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
-def run(db_url, *args):
-    return CliRunner().invoke(cli, ["--db", db_url, *args], catch_exceptions=False)
 
 
 def write_csv(tmp_path, text, name="leads.csv"):

@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner
 
-from outreach_tui.cli import cli
-from outreach_tui.db import migrate
 from outreach_tui.db import tables as t
-from outreach_tui.db.session import make_engine, read_tx
+from outreach_tui.db.session import read_tx
+from tests.functional.conftest import run_cli as run
 
 LITERAL = "Hunter2-literal-Xq93"  # recognisable: the test searches every file for it
-
-
-@pytest.fixture
-def db_url(tmp_path):
-    return f"sqlite:///{tmp_path / 'boxes.db'}"
-
-
-@pytest.fixture
-def db(db_url):
-    engine = make_engine(db_url)
-    migrate.upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
-def run(db_url, *args):
-    return CliRunner().invoke(cli, ["--db", db_url, *args], catch_exceptions=False)
 
 
 MAILBOXES_CSV = (

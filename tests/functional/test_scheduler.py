@@ -11,6 +11,7 @@ from outreach_tui.engine.clock import SystemClock
 from outreach_tui.engine.scheduler import EngineJobs, build_scheduler
 from outreach_tui.engine.worker import run_worker
 from tests.functional.campaign_helpers import (
+    ALWAYS_OPEN,
     create_campaign,
     import_leads,
     pool_engine,
@@ -20,15 +21,12 @@ from tests.functional.campaign_helpers import (
 from tests.functional.helpers import PASSWORD, PASSWORD_ENV
 
 BOXES = ["rep1@sender1.com"]
-CAMPAIGN = """
+CAMPAIGN = f"""
 name = "Now"
 timezone = "UTC"
-[window]
-days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-start = "00:00"
-end = "24:00"
+{ALWAYS_OPEN}
 [[steps]]
-subject = "Hello {{company}}"
+subject = "Hello {{{{company}}}}"
 body = "Hi"
 """
 

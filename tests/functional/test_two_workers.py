@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from outreach_tui.db import tables as t
-from tests.functional.campaign_helpers import server_users
+from tests.functional.campaign_helpers import ALWAYS_OPEN, server_users
 from tests.functional.helpers import PASSWORD, PASSWORD_ENV
 
 BOXES = [f"rep{i}@sender{i}.com" for i in range(1, 4)]
@@ -57,17 +57,18 @@ file = "{tmp_path / "worker.log"}"
 {mailboxes}
 """)
     campaign = tmp_path / "campaign.toml"
-    campaign.write_text("""
+    campaign.write_text(
+        """
 name = "Shared"
 timezone = "UTC"
-[window]
-days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-start = "00:00"
-end = "24:00"
+"""
+        + ALWAYS_OPEN
+        + """
 [[steps]]
 subject = "Hello {{company}}"
 body = "Hi {{first_name|there}}"
-""")
+"""
+    )
     leads = tmp_path / "leads.csv"
     leads.write_text(
         "email,company\n"
