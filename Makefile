@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup demo test check lint typecheck bench screenshots clean
+.PHONY: setup servers demo test check lint typecheck bench screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,8 +18,12 @@ setup: $(STAMP)
 demo: setup
 	$(BIN)/outreach-tui demo
 
+## The real servers the tests start on loopback (Dovecot, PostgreSQL), installed when missing.
+servers:
+	tools/ensure_test_servers.sh
+
 ## Set up and run every test.
-test: setup
+test: setup servers
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: setup
