@@ -1,0 +1,239 @@
+"""Settling `unknown` attempts (the connection broke after DATA) from the Sent folder.
+
+For each mailbox with unknown attempts older than `[replies] reconcile_min_age_minutes`:
+open its Sent folder (the one marked \\Sent, else `[replies] sent_folder`) read-only and
+search for each attempt's Message-ID (sent as a literal, after the CR/LF/NUL check).
+
+    found        → sent: counters, idempotency key, lead contacted, exactly as a final 250
+                   would have done (`SendPipeline.settle_sent`), and the sequence moves on
+    not found    → failed, but only when this Sent folder is known to keep our mail (a
+                   message of ours that was certainly sent is in it). Many servers do not
+                   copy what was submitted over SMTP into Sent; there, absence proves
+                   nothing, the attempt stays unknown and an event says why.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+
+from outreach_tui.config import Settings
+from outreach_tui.core.errors import ConfigError
+from outreach_tui.core.states import AttemptState, EnrollmentState
+from outreach_tui.db import ledger
+from outreach_tui.db import tables as t
+from outreach_tui.db.session import read_tx, write_tx
+from outreach_tui.engine.clock import Clock
+from outreach_tui.engine.pipeline import SendPipeline
+from outreach_tui.engine.poller import ClientFactory, endpoint_for
+from outreach_tui.engine.sequences import advance_after_send, stop_enrollment
+from outreach_tui.mail.imap import ImapArgumentError, ImapClient, ImapError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ReconcileReport:
+    sent: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    undecided: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+class Reconciler:
+    def __init__(
+        self,
+        db: Engine,
+        settings: Settings,
+        clock: Clock,
+        pipeline: SendPipeline,
+        operator_id: str,
+        *,
+        client_factory: ClientFactory = ImapClient,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.pipeline = pipeline
+        self.operator_id = operator_id
+        self.client_factory = client_factory
+
+    async def run(self) -> ReconcileReport:
+        report = ReconcileReport()
+        cutoff = self.clock.now() - timedelta(
+            minutes=self.settings.replies.reconcile_min_age_minutes
+        )
+        a, m = t.attempt, t.mailbox
+        with read_tx(self.db) as conn:
+            rows = conn.execute(
+                select(a.c.id, a.c.message_id, a.c.mailbox_id)
+                .join(m, m.c.id == a.c.mailbox_id)
+                .where(
+                    a.c.state == AttemptState.UNKNOWN.value,
+                    a.c.updated_at <= cutoff,
+                    m.c.imap_host.is_not(None),
+                    m.c.imap_host != "",
+                )
+                .order_by(a.c.mailbox_id, a.c.id)
+            ).all()
+            boxes = {
+                row.id: row
+                for row in conn.execute(select(m).where(m.c.id.in_({r.mailbox_id for r in rows})))
+            }
+        by_box: dict[int, list[Any]] = {}
+        for row in rows:
+            by_box.setdefault(row.mailbox_id, []).append(row)
+        for mailbox_id, attempts in by_box.items():
+            await self._mailbox(boxes[mailbox_id], attempts, report)
+        return report
+
+    async def _mailbox(self, box: Any, attempts: list[Any], report: ReconcileReport) -> None:
+        try:
+            async with self.client_factory(endpoint_for(box, self.settings)) as imap:
+                folder = await imap.sent_folder(self.settings.replies.sent_folder)
+                await imap.examine(folder)
+                keeps = await self._sent_folder_keeps_mail(imap, box.id)
+                for attempt in attempts:
+                    try:
+                        found = bool(await imap.search_header("Message-ID", attempt.message_id))
+                    except ImapArgumentError as exc:
+                        report.undecided.append(attempt.id)
+                        self._event(attempt.id, f"not looked up in Sent: {exc}")
+                        continue
+                    if found:
+                        self._settle_sent(attempt.id, box.id, folder)
+                        report.sent.append(attempt.id)
+                    elif keeps:
+                        self._settle_failed(attempt.id, folder)
+                        report.failed.append(attempt.id)
+                    else:
+                        report.undecided.append(attempt.id)
+                        self._event(
+                            attempt.id,
+                            f"not in {folder}, but {box.email}'s {folder} folder does not keep "
+                            "mail sent over SMTP; left unknown for the operator",
+                        )
+        except (ImapError, ConfigError) as exc:
+            log.warning("reconciling %s: %s", box.email, exc)
+            report.errors.append(f"{box.email}: {exc}")
+
+    async def _sent_folder_keeps_mail(self, imap: ImapClient, mailbox_id: int) -> bool:
+        """True when a message of this mailbox that certainly went out is in the folder."""
+        with read_tx(self.db) as conn:
+            proof = conn.execute(
+                select(t.attempt.c.message_id)
+                .where(
+                    t.attempt.c.mailbox_id == mailbox_id,
+                    t.attempt.c.state == AttemptState.SENT.value,
+                )
+                .order_by(t.attempt.c.id.desc())
+                .limit(1)
+            ).scalar()
+        if proof is None:
+            return False
+        try:
+            return bool(await imap.search_header("Message-ID", proof))
+        except ImapArgumentError:
+            return False
+
+    def _settle_sent(self, attempt_id: int, mailbox_id: int, folder: str) -> None:
+        with write_tx(self.db) as conn:
+            attempt = conn.execute(
+                select(t.attempt).where(
+                    t.attempt.c.id == attempt_id, t.attempt.c.state == AttemptState.UNKNOWN.value
+                )
+            ).first()
+            mailbox = ledger.mailbox_by_id(conn, mailbox_id)
+            if attempt is None or mailbox is None:
+                return
+            now = self.clock.now()
+            self.pipeline.settle_sent(conn, attempt, mailbox, f"found in {folder}")
+            if attempt.campaign_lead_id is not None:
+                advance_after_send(
+                    conn,
+                    enrollment_id=attempt.campaign_lead_id,
+                    sent_position=attempt.step_position,
+                    message_id=attempt.message_id,
+                    subject=attempt.subject,
+                    mailbox_id=mailbox_id,
+                    sent_at=now,
+                )
+            ledger.write_audit(
+                conn,
+                user_id=self.operator_id,
+                policy_result="settled_sent",
+                reason=f"unknown outcome settled: found in {folder}",
+                at=now,
+                lead_email=attempt.recipient_email,
+                sender_email=attempt.sender_email,
+                subject=attempt.subject,
+                attempt_id=attempt_id,
+            )
+
+    def _settle_failed(self, attempt_id: int, folder: str) -> None:
+        with write_tx(self.db) as conn:
+            now = self.clock.now()
+            attempt = conn.execute(
+                select(t.attempt).where(
+                    t.attempt.c.id == attempt_id, t.attempt.c.state == AttemptState.UNKNOWN.value
+                )
+            ).first()
+            if attempt is None:
+                return
+            conn.execute(
+                update(t.attempt)
+                .where(t.attempt.c.id == attempt_id)
+                .values(
+                    state=AttemptState.FAILED.value,
+                    error_detail=f"outcome unknown; not found in {folder}",
+                    updated_at=now,
+                )
+            )
+            if attempt.campaign_lead_id is not None:
+                held = conn.execute(
+                    select(t.campaign_lead.c.state).where(
+                        t.campaign_lead.c.id == attempt.campaign_lead_id
+                    )
+                ).scalar()
+                if held == EnrollmentState.HELD.value:
+                    stop_enrollment(
+                        conn,
+                        attempt.campaign_lead_id,
+                        f"step not delivered (not found in {folder})",
+                        now,
+                    )
+            ledger.write_audit(
+                conn,
+                user_id=self.operator_id,
+                policy_result="settled_failed",
+                reason=f"unknown outcome settled: not found in {folder}",
+                at=now,
+                lead_email=attempt.recipient_email,
+                sender_email=attempt.sender_email,
+                subject=attempt.subject,
+                attempt_id=attempt_id,
+            )
+
+    def _event(self, attempt_id: int, message: str) -> None:
+        with write_tx(self.db) as conn:
+            last = conn.execute(
+                select(t.event.c.message)
+                .where(t.event.c.subject_type == "attempt", t.event.c.subject_id == str(attempt_id))
+                .order_by(t.event.c.id.desc())
+                .limit(1)
+            ).scalar()
+            if last == message:  # said already: every cycle would repeat it
+                return
+            ledger.write_event(
+                conn,
+                kind="attempt_unknown",
+                severity="warning",
+                subject_type="attempt",
+                subject_id=attempt_id,
+                message=message,
+                at=self.clock.now(),
+            )
