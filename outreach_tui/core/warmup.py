@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Literal
 
 from outreach_tui.core.errors import InputError
@@ -102,3 +102,66 @@ def effective_daily_limit(
         return max(0, min(restricted_limit, healthy))
     days_in = max(0, (today - phase_started).days) if phase_started is not None else 0
     return max(0, min(recovery_start + recovery_step * days_in, healthy))
+
+
+@dataclass(frozen=True, slots=True)
+class PoolMember:
+    """One mailbox as the capacity planner sees it (the facts `effective_daily_limit` takes)."""
+
+    phase: str = MailboxPhase.HEALTHY.value
+    fixed_limit: int | None = None
+    warmup_started: date | None = None
+    phase_started: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityDay:
+    day: date
+    mailboxes: int
+    """The sum of the mailboxes' daily limits."""
+    capacity: int
+    """What may go out: `mailboxes` under the operator's daily cap (and the recipient-domain
+    cap times the number of recipient domains, when that number is known)."""
+
+
+def capacity_by_day(
+    members: list[PoolMember],
+    *,
+    start: date,
+    days: int,
+    ramp: WarmupRamp,
+    default_limit: int,
+    user_cap: int | None,
+    domain_cap: int | None = None,
+    recipient_domains: int | None = None,
+    restricted_limit: int = 10,
+    recovery_start: int = 50,
+    recovery_step: int = 5,
+) -> list[CapacityDay]:
+    """Day-by-day capacity of a pool under the warmup schedule and the policy caps, with the
+    limits the engine's rotation uses (each day as its own "today")."""
+    out = []
+    for offset in range(days):
+        today = start + timedelta(days=offset)
+        total = sum(
+            effective_daily_limit(
+                phase=m.phase,
+                fixed_limit=m.fixed_limit,
+                warmup_started=m.warmup_started,
+                today=today,
+                ramp=ramp,
+                default_limit=default_limit,
+                phase_started=m.phase_started,
+                restricted_limit=restricted_limit,
+                recovery_start=recovery_start,
+                recovery_step=recovery_step,
+            )
+            for m in members
+        )
+        capacity = total
+        if user_cap is not None:
+            capacity = min(capacity, user_cap)
+        if domain_cap is not None and recipient_domains is not None:
+            capacity = min(capacity, domain_cap * recipient_domains)
+        out.append(CapacityDay(today, total, capacity))
+    return out

@@ -20,7 +20,8 @@ from outreach_tui.core.warmup import WarmupRamp, effective_daily_limit
 from outreach_tui.db import tables as t
 
 SCOPE_MAILBOX = "mailbox"  # sends accepted (the pipeline's counter)
-SCOPE_MAILBOX_BOUNCE = "mailbox_bounce"  # hard bounces
+SCOPE_MAILBOX_BOUNCE = "mailbox_bounce"  # hard bounces (SMTP time and DSNs from the inbox)
+SCOPE_MAILBOX_COMPLAINT = "mailbox_complaint"  # spam complaints (feedback loops)
 SCOPE_MAILBOX_YELLOW = "mailbox_yellow"  # YELLOW-health leads planned
 
 #: Days over which the recent bounce rate is measured.
@@ -59,7 +60,44 @@ def mailbox_limit(
         default_limit=settings.sending.default_daily_limit,
         phase_started=phase_started,
         cooling_down=row.cooldown_until is not None and row.cooldown_until > now,
+        **phase_limits(settings),
     )
+
+
+def phase_limits(settings: Settings) -> dict[str, int]:
+    """The recovery phases' limits from [monitor], as `effective_daily_limit` takes them."""
+    m = settings.monitor
+    return {
+        "restricted_limit": m.restricted_daily_limit,
+        "recovery_start": m.recovery_start_limit,
+        "recovery_step": m.recovery_daily_step,
+    }
+
+
+def mailboxes_at_limit(
+    conn: Connection, rows: list[Any], *, now: datetime, settings: Settings
+) -> set[int]:
+    """Ids of `rows` (mailbox rows) that have sent their limit for today: the dispatcher
+    skips them, so attempts planned before a phase change (a RESTRICTED_SEND mailbox's
+    queue from its HEALTHY days) wait for tomorrow instead of bursting past 10/day."""
+    if not rows:
+        return set()
+    today = local_day(now, settings.tz)
+    sent = dict(
+        conn.execute(
+            select(_DC.c.key, _DC.c.count).where(
+                _DC.c.scope == SCOPE_MAILBOX,
+                _DC.c.key.in_([row.email for row in rows]),
+                _DC.c.day == today,
+            )
+        ).all()
+    )
+    ramp = settings.warmup.ramp()
+    return {
+        row.id
+        for row in rows
+        if int(sent.get(row.email, 0)) >= mailbox_limit(row, now, settings, ramp=ramp)
+    }
 
 
 def blocked_reason(row: Any, now: datetime) -> str | None:
@@ -125,6 +163,7 @@ def load_pool(conn: Connection, *, now: datetime, settings: Settings) -> dict[in
     since = today - timedelta(days=BOUNCE_WINDOW_DAYS - 1)
     ramp = settings.warmup.ramp()
     default_limit = settings.sending.default_daily_limit
+    extra = phase_limits(settings)
     # The limit depends only on these facts (and today): most mailboxes share them.
     limits: dict[tuple[Any, ...], int] = {}
     pool: dict[int, PoolMailbox] = {}
@@ -148,6 +187,7 @@ def load_pool(conn: Connection, *, now: datetime, settings: Settings) -> dict[in
                     default_limit=default_limit,
                     phase_started=local_day(changed, settings.tz) if changed else None,
                     cooling_down=False,  # a running cooldown blocks the mailbox (above)
+                    **extra,
                 )
             limit = limit_or_none
         sent_today = int(row.sent_today)

@@ -1,0 +1,216 @@
+"""The healer: walks paused mailboxes back (the `heal` job, every `[scheduler] heal_seconds`).
+
+PAUSED → QUARANTINE when the cooldown ends → RESTRICTED_SEND when the sending domain's DNS is
+healthy → WARM_RECOVERY after enough clean sends → HEALTHY after enough days under the bounce
+ceiling (core.recovery decides; the monitor watches relapses). A domain's DNS is healthy when
+the last DNS check found SPF, DKIM and DMARC valid and the domain on no blocklist, and the
+domain is not paused; a domain never checked is not healthy, and the healer asks for a check
+(`request_dns`, or a "dns_check_requested" event when no checker is wired in).
+
+A domain the guard paused resumes once `[monitor] domain_cooldown_hours` have passed and a DNS
+check made after the pause is healthy. A campaign the guard paused stays paused: its list is
+the suspect, and only the operator can vouch for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from outreach_tui.config import Settings
+from outreach_tui.core.days import local_day
+from outreach_tui.core.recovery import next_step
+from outreach_tui.core.states import MailboxPhase
+from outreach_tui.db import ledger
+from outreach_tui.db import tables as t
+from outreach_tui.db.session import read_tx, write_tx
+from outreach_tui.engine.alerts import Alert, AlertSink
+from outreach_tui.engine.clock import Clock
+from outreach_tui.engine.guard import GUARD_PREFIX, GuardAction, GuardActor, Mode, guard_rules
+from outreach_tui.engine.monitor import (
+    MAILBOX_COLUMNS,
+    mailbox_state,
+    phase_rates_many,
+    send_alerts,
+)
+
+log = logging.getLogger(__name__)
+
+DnsRequest = Callable[[list[str]], Awaitable[object]]
+
+_HEALING = (
+    MailboxPhase.PAUSED.value,
+    MailboxPhase.QUARANTINE.value,
+    MailboxPhase.RESTRICTED_SEND.value,
+    MailboxPhase.WARM_RECOVERY.value,
+)
+
+
+def dns_healthy(domain: Any) -> bool:
+    """The domain is not paused and its DNS records are healthy."""
+    return domain is not None and not domain.paused and dns_records_healthy(domain)
+
+
+def dns_records_healthy(domain: Any) -> bool:
+    """SPF, DKIM, DMARC valid and not blocklisted, as the last DNS check found (never checked:
+    not healthy)."""
+    return (
+        domain.dns_checked_at is not None
+        and domain.spf_ok is True
+        and domain.dkim_ok is True
+        and domain.dmarc_ok is True
+        and domain.blocklisted is False
+    )
+
+
+@dataclass
+class HealReport:
+    mode: Mode = "enforce"
+    moved: list[tuple[str, str]] = field(default_factory=list)
+    """(mailbox, new phase) carried out."""
+    domains_resumed: list[str] = field(default_factory=list)
+    suggested: list[str] = field(default_factory=list)
+    observed: list[str] = field(default_factory=list)
+    dns_requested: list[str] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+
+
+class Healer:
+    def __init__(
+        self,
+        db: Engine,
+        settings: Settings,
+        clock: Clock,
+        operator_id: str,
+        *,
+        actor: GuardActor | None = None,
+        sink: AlertSink | None = None,
+        request_dns: DnsRequest | None = None,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.operator_id = operator_id
+        self.actor = actor or GuardActor(db, settings, clock, operator_id)
+        self.sink = sink
+        self.request_dns = request_dns
+        """Runs a DNS check of the named domains (the DNS-health part wires it in)."""
+
+    async def run(self) -> HealReport:
+        report = await asyncio.to_thread(self.tick)
+        if report.dns_requested and self.request_dns is not None:
+            try:
+                await self.request_dns(report.dns_requested)
+            except Exception:  # the next pass asks again
+                log.exception("DNS check of %s failed", ", ".join(report.dns_requested))
+        await send_alerts(self.sink, report.alerts)
+        return report
+
+    def tick(self) -> HealReport:
+        mode = self.actor.mode()
+        now = self.clock.now()
+        rules = guard_rules(self.settings)
+        actions: list[GuardAction] = []
+        unchecked: set[str] = set()
+        d = t.sending_domain
+        with read_tx(self.db) as conn:
+            domains = {
+                row.id: row
+                for row in conn.execute(
+                    select(
+                        d.c.id, d.c.name, d.c.paused, d.c.paused_reason, d.c.paused_at,
+                        d.c.spf_ok, d.c.dkim_ok, d.c.dmarc_ok, d.c.blocklisted,
+                        d.c.dns_checked_at,
+                    )
+                )
+            }  # fmt: skip
+            boxes = conn.execute(
+                select(*MAILBOX_COLUMNS).where(t.mailbox.c.phase.in_(_HEALING))
+            ).all()
+            rates = phase_rates_many(conn, list(boxes), self.settings)
+            for box in boxes:
+                domain = domains.get(box.domain_id)
+                state = mailbox_state(box)
+                in_phase = rates[box.id]
+                healthy = dns_healthy(domain)
+                step = next_step(state, in_phase, now=now, dns_healthy=healthy, rules=rules)
+                if (
+                    step is None
+                    and state.phase is MailboxPhase.QUARANTINE
+                    and domain is not None
+                    and domain.dns_checked_at is None
+                ):
+                    unchecked.add(domain.name)
+                if step is not None:
+                    actions.append(
+                        GuardAction(
+                            type="mailbox", subject_id=box.id, label=box.email,
+                            reason=step.reason, transition=step, version=box.version,
+                            rate=in_phase.bounce_rate,
+                        )
+                    )  # fmt: skip
+        cooldown = timedelta(hours=self.settings.monitor.domain_cooldown_hours)
+        for domain in domains.values():
+            if (
+                domain.paused
+                and (domain.paused_reason or "").startswith(GUARD_PREFIX)
+                and domain.paused_at is not None
+                and now - domain.paused_at >= cooldown
+            ):
+                checked_after = (
+                    domain.dns_checked_at is not None and domain.dns_checked_at >= domain.paused_at
+                )
+                if checked_after and dns_records_healthy(domain):
+                    actions.append(
+                        GuardAction(
+                            type="domain_resume",
+                            subject_id=domain.id,
+                            label=domain.name,
+                            reason="cooldown over and a DNS check since the pause is healthy",
+                        )
+                    )
+                elif not checked_after:
+                    unchecked.add(domain.name)
+        outcome = self.actor.carry_out(actions, mode)
+        report = HealReport(mode=mode, alerts=list(outcome.alerts))
+        for action in outcome.applied:
+            if action.transition is not None:
+                report.moved.append((action.label, action.transition.to_phase.value))
+            else:
+                report.domains_resumed.append(action.label)
+        report.suggested = [a.label for a in outcome.suggested]
+        report.observed = [a.label for a in outcome.observed]
+        report.dns_requested = sorted(unchecked)
+        if unchecked:
+            self._note_dns_request(report.dns_requested)
+        return report
+
+    def _note_dns_request(self, names: list[str]) -> None:
+        """One "dns_check_requested" event per domain per day: the DNS job (or the operator,
+        `outreach-tui dns-check`) answers it."""
+        now = self.clock.now()
+        day = local_day(now, self.settings.tz).isoformat()
+        with write_tx(self.db) as conn:
+            told = {
+                (data or {}).get("key")
+                for (data,) in conn.execute(
+                    select(t.event.c.data).where(
+                        t.event.c.kind == "dns_check_requested",
+                        t.event.c.created_at >= now - timedelta(days=2),
+                    )
+                )
+            }
+            for name in names:
+                key = f"dns:{name}:{day}"
+                if key not in told:
+                    ledger.write_event(
+                        conn, kind="dns_check_requested", subject_type="domain",
+                        subject_id=name, at=now, data={"key": key, "domain": name},
+                        message=f"{name}: recovering mailboxes wait for a DNS check",
+                    )  # fmt: skip
