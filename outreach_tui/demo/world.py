@@ -1,38 +1,57 @@
 """The sandbox behind `outreach-tui demo`: a temporary SQLite database with campaigns,
 mailboxes on several domains and leads, and an in-process mail world that plays the
-recipients (accepts, hard-bounces a few percent, answers some with interested, not
-interested, out-of-office and unsubscribe replies, sends DSN bounces back later).
+recipients: it accepts, hard-bounces a few percent at RCPT, and answers some later with
+replies (interested, not interested, out of office, unsubscribe, wrong person, a ticket
+system's auto-reply), DSN bounces (hard and soft) and, from the bad list, a spam complaint.
 
-Nothing leaves the process: the sandbox transport stands where the SMTP transport stands
-and never opens a socket. Every decision it makes is derived from the recipient and a seed,
-so the same sandbox plays the same way twice.
+The answers are raw RFC 5322 messages threaded to our Message-ID, and they go through the
+poller's own classification and effects (see `SandboxWorld.receive`): what the demo shows is
+what the engine makes of real-looking mail.
+
+Nothing leaves the machine: the engine sends through the real SMTP transport to the sink on
+127.0.0.1 (demo/sink.py), which hands each message to this world. Every decision the world
+makes is derived from the recipient and a seed, so the same sandbox plays the same way twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
 import secrets
 import tempfile
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email.parser import BytesHeaderParser
+from email.policy import default
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, select, update
 
 from outreach_tui.config import Settings, load_settings
 from outreach_tui.core.days import local_day
-from outreach_tui.core.states import LeadStatus
 from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
 from outreach_tui.db.session import write_tx
+from outreach_tui.demo.messages import (
+    HUMAN_TEXT,
+    Sent,
+    complaint_report,
+    delivery_status,
+    human_reply,
+)
 from outreach_tui.engine import Engine, build_engine
 from outreach_tui.engine.campaigns import CampaignSpec
 from outreach_tui.engine.clock import Clock, SystemClock
 from outreach_tui.engine.leads import ingest_leads
-from outreach_tui.engine.pool import SCOPE_MAILBOX, SCOPE_MAILBOX_BOUNCE
+from outreach_tui.engine.pool import SCOPE_MAILBOX
+from outreach_tui.engine.replies import Applied, InboundMessage
+
+log = logging.getLogger(__name__)
 
 PASSWORD_ENV = "OUTREACH_SANDBOX_PASSWORD"
 
@@ -80,12 +99,21 @@ COMPANIES = [
     ("Press", "com.au", "Australia/Sydney"),
 ]
 
-REPLY_KINDS = [
-    ("interested", "Re: {subject}", "Sounds good, send me the details. When can we talk?"),
-    ("not_interested", "Re: {subject}", "Thanks, but we are not interested."),
-    ("out_of_office", "Automatic reply: {subject}", "I am out of the office until Monday."),
-    ("unsubscribe", "Re: {subject}", "Please unsubscribe me from this list."),
-]
+#: What the recipients who answer say (the kinds the reply classifier knows), in turn.
+REPLY_KINDS = (
+    "interested",
+    "not_interested",
+    "out_of_office",
+    "unsubscribe",
+    "wrong_person",
+    "auto_reply",
+)
+#: The sandbox's mailboxes have no IMAP server: their answers land in this folder as if
+#: fetched from it.
+SANDBOX_FOLDER = "INBOX"
+SANDBOX_UIDVALIDITY = 1
+DELIVERED_KEPT = 200
+
 
 CAMPAIGNS = [
     {
@@ -149,15 +177,28 @@ CAMPAIGNS = [
 
 @dataclass
 class SandboxWorld:
-    """Decides how the recipients of the sandbox behave and plays their answers back."""
+    """Decides how the recipients of the sandbox behave and plays their answers back.
+
+    An answer is a raw message (a reply threaded to our Message-ID, a DSN, an ARF report)
+    that goes through the poller's own path: `analyse` classifies it, `ReplyEffects.apply`
+    stores it and applies its effects (stop, suppress, reschedule, counters) in one
+    transaction, exactly as for a message fetched over IMAP."""
 
     engine: Engine | None = None
     seed: str = "outreach-demo"
     bounce_percent: int = 4
     reply_percent: int = 30
     dsn_percent: int = 3
+    soft_bounce_percent: int = 2
+    complaint_percent: int = 5
+    """Of the bad list's recipients only: a spam complaint through the feedback loop."""
     pending: list[tuple[datetime, str, str, str]] = field(default_factory=list)
-    subjects: dict[str, str] = field(default_factory=dict)
+    sent: dict[str, Sent] = field(default_factory=dict)
+    """Our last message to each recipient, as the sink took it (subject, Message-ID)."""
+    delivered: deque[tuple[str, str, bytes]] = field(
+        default_factory=lambda: deque(maxlen=DELIVERED_KEPT)
+    )
+    """(sender, recipient, raw) of the latest messages the sink accepted."""
     received: int = 0
 
     def roll(self, *parts: str) -> int:
@@ -174,137 +215,97 @@ class SandboxWorld:
     def accepted(self, sender: str, recipient: str, message: bytes) -> None:
         """A message reached the sink: maybe a reply, maybe a DSN bounce later."""
         self.received += 1
+        self.delivered.append((sender, recipient, message))
+        headers = BytesHeaderParser(policy=default).parsebytes(message)
+        self.remember(
+            sender,
+            recipient,
+            str(headers.get("Subject") or ""),
+            message_id=str(headers.get("Message-ID") or "").strip() or None,
+            sender_name=parseaddr(str(headers.get("From") or ""))[0],
+        )
         if self.engine is None:
             return
         now = self.engine.clock.now()
-        self.subjects[recipient] = _header(message, b"Subject")
         roll = self.roll("reply", recipient)
+        later = now + timedelta(seconds=4 + roll % 20)
         if self.roll("dsn", recipient) < self.dsn_percent:
-            self.pending.append(
-                (now + timedelta(seconds=3 + roll % 10), "bounce", sender, recipient)
-            )
+            later = now + timedelta(seconds=3 + roll % 10)
+            self.pending.append((later, "bounce_hard", sender, recipient))
+        elif self.roll("soft", recipient) < self.soft_bounce_percent:
+            self.pending.append((later, "bounce_soft", sender, recipient))
+        elif sender == BAD_MAILBOX and self.roll("fbl", recipient) < self.complaint_percent:
+            self.pending.append((later, "complaint", sender, recipient))
         elif roll < self.reply_percent:
-            kind = REPLY_KINDS[roll % len(REPLY_KINDS)][0]
-            self.pending.append((now + timedelta(seconds=4 + roll % 20), kind, sender, recipient))
+            kind = REPLY_KINDS[roll % len(REPLY_KINDS)]
+            self.pending.append((later, kind, sender, recipient))
 
-    # -- replies arrive -----------------------------------------------------------------
+    def remember(
+        self,
+        mailbox: str,
+        recipient: str,
+        subject: str,
+        *,
+        message_id: str | None = None,
+        sender_name: str = "",
+    ) -> None:
+        """Note what we sent `recipient` (what their answer quotes and threads to)."""
+        self.sent[recipient] = Sent(mailbox, recipient, subject, message_id, sender_name)
+
+    # -- answers arrive -----------------------------------------------------------------
 
     async def play_replies(self) -> None:
-        """A job (in place of the IMAP poller): answers whose time has come land in the
-        Inbox and stop sequences; DSN bounces suppress the address."""
+        """A job (in place of the IMAP poller, with the poll job): the answers whose time has
+        come reach the mailbox and go through the poller's classification and effects."""
         if self.engine is None:
             return
         now = self.engine.clock.now()
         due = [p for p in self.pending if p[0] <= now]
         self.pending = [p for p in self.pending if p[0] > now]
         for at, kind, mailbox, lead in due:
-            await asyncio.to_thread(self.receive, kind, mailbox, lead, at)
+            try:
+                await asyncio.to_thread(self.receive, kind, mailbox, lead, at)
+            except Exception:  # one bad answer must not stop the others
+                log.exception("the sandbox could not deliver a %s from %s", kind, lead)
 
-    def receive(self, kind: str, mailbox: str, lead: str, at: datetime) -> None:
+    def message(self, kind: str, mailbox: str, lead: str, at: datetime) -> bytes:
+        """The raw message `lead` (or their mail system) sends `mailbox` at `at`."""
+        original = self.sent.get(lead) or Sent(mailbox, lead, "your email", None)
+        if kind in ("bounce_hard", "bounce_soft"):
+            return delivery_status(original, at, permanent=kind == "bounce_hard")
+        if kind == "complaint":
+            return complaint_report(original, at)
+        if kind not in HUMAN_TEXT:
+            raise ValueError(f"the sandbox cannot play a {kind!r}")
+        return human_reply(kind, original, at)
+
+    def receive(self, kind: str, mailbox: str, lead: str, at: datetime) -> Applied:
+        """Deliver an answer of `kind` to `mailbox`'s INBOX and apply it as the poller
+        would: classified from its bytes, stored with a UID, effects in the same
+        transaction."""
         engine = self.engine
         assert engine is not None
-        original = self.subjects.get(lead, "your email")
-        if kind == "bounce":
-            raw = dsn_message(mailbox, lead, original, at)
-            subject, snippet = "Undelivered Mail Returned to Sender", f"5.1.1 <{lead}>: unknown"
-            sender = f"MAILER-DAEMON@{mailbox.split('@')[1]}"
-        else:
-            template = next(k for k in REPLY_KINDS if k[0] == kind)
-            subject, snippet, raw, sender = (
-                template[1].format(subject=original),
-                template[2],
-                None,
-                lead,
-            )
+        raw = self.message(kind, mailbox, lead, at)
+        analysis = engine.inbox.poller.analyse(raw, fallback_date=at.date())
+        r = t.reply
         with write_tx(engine.db) as conn:
             mailbox_id = conn.execute(
                 select(t.mailbox.c.id).where(t.mailbox.c.email == mailbox)
-            ).scalar()
-            lead_id = conn.execute(select(t.lead.c.id).where(t.lead.c.email == lead)).scalar()
-            uid = (
-                int(
-                    conn.execute(
-                        select(t.reply.c.id).order_by(t.reply.c.id.desc()).limit(1)
-                    ).scalar()
-                    or 0
-                )
-                + 1
+            ).scalar_one()
+            uid = 1 + int(
+                conn.execute(
+                    select(func.max(r.c.uid)).where(
+                        r.c.mailbox_id == mailbox_id,
+                        r.c.folder == SANDBOX_FOLDER,
+                        r.c.uidvalidity == SANDBOX_UIDVALIDITY,
+                    )
+                ).scalar()
+                or 0
             )
-            conn.execute(
-                insert(t.reply).values(
-                    mailbox_id=mailbox_id,
-                    folder="INBOX",
-                    uidvalidity=1,
-                    uid=uid,
-                    lead_id=lead_id,
-                    message_id=f"<sandbox-{uid}@{sender.split('@')[1]}>",
-                    from_email=sender,
-                    subject=subject,
-                    received_at=at,
-                    classification=kind,
-                    classified_by="rules",
-                    snippet=snippet,
-                    raw=raw,
-                    handled=kind == "bounce",
-                    created_at=at,
-                )
+            message = InboundMessage(
+                mailbox_id, SANDBOX_FOLDER, SANDBOX_UIDVALIDITY, uid, raw, internaldate=at
             )
-            if kind == "bounce":
-                ledger.increment_counter(
-                    conn, SCOPE_MAILBOX_BOUNCE, mailbox, local_day(at, engine.settings.tz)
-                )
-        if kind == "out_of_office":
-            return
-        if kind == "bounce":
-            engine.stop_sequences(lead, reason="hard bounce (DSN)", status=LeadStatus.BOUNCED)
-            engine.suppression.add(lead, reason="hard bounce (DSN 5.1.1)", source="bounce:sandbox")
-            return
-        status = LeadStatus.UNSUBSCRIBED if kind == "unsubscribe" else LeadStatus.REPLIED
-        engine.stop_sequences(
-            lead, reason=f"reply: {kind.replace('_', ' ')}", status=status, company_wide=True
-        )
-        if kind == "unsubscribe":
-            engine.suppression.add(lead, reason="unsubscribed by reply", source="reply:sandbox")
-
-
-def dsn_message(mailbox: str, lead: str, subject: str, at: datetime) -> bytes:
-    """An RFC 3464 delivery status notification, as a receiving server would send it."""
-    domain = mailbox.split("@")[1]
-    boundary = f"dsn-{hashlib.sha256(lead.encode()).hexdigest()[:16]}"
-    text = f"""From: MAILER-DAEMON@{domain}
-To: {mailbox}
-Subject: Undelivered Mail Returned to Sender
-Date: {at.strftime("%a, %d %b %Y %H:%M:%S +0000")}
-MIME-Version: 1.0
-Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"
-
---{boundary}
-Content-Type: text/plain; charset=us-ascii
-
-Your message "{subject}" to <{lead}> could not be delivered.
-
---{boundary}
-Content-Type: message/delivery-status
-
-Reporting-MTA: dns; mx.{lead.split("@")[1]}
-
-Final-Recipient: rfc822; {lead}
-Action: failed
-Status: 5.1.1
-Diagnostic-Code: smtp; 550 5.1.1 user unknown
-
---{boundary}--
-"""
-    return text.replace("\n", "\r\n").encode("utf-8", "replace")
-
-
-def _header(payload: bytes, name: bytes) -> str:
-    for line in payload.split(b"\r\n"):
-        if line.lower().startswith(name.lower() + b":"):
-            return line.split(b":", 1)[1].strip().decode("ascii", "replace")
-        if not line:
-            break
-    return ""
+            return engine.inbox.effects.apply(conn, message, analysis, engine.clock.now())
 
 
 def sandbox_settings(directory: Path, port: int, ca_file: Path, **overrides: Any) -> Settings:
@@ -318,6 +319,9 @@ def sandbox_settings(directory: Path, port: int, ca_file: Path, **overrides: Any
                 "smtp_port": port,
                 "smtp_security": "starttls",
                 "smtp_password": f"env:{PASSWORD_ENV}",
+                # Established mailboxes (14 days of history below), not new ones on the
+                # warmup ramp: the demo shows a day of sending within minutes.
+                "daily_limit": 150,
             }
             for email, name in MAILBOXES
         ],
@@ -338,6 +342,11 @@ def sandbox_settings(directory: Path, port: int, ca_file: Path, **overrides: Any
             "lease_seconds": 30,
         },
         "logging": {"file": str(directory / "sandbox.log")},
+        # The sandbox's domains are not real: no DNS health lookups leave the machine.
+        "dns": {"health_checks": False},
+        # Nor SMTP probes: the sandbox's leads go out unverified (some are marked
+        # YELLOW and RED below to show the health gate).
+        "verify": {"required": False},
     }
     values.update(overrides)
     return load_settings(None, **values)

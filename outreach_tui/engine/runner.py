@@ -9,10 +9,11 @@ SIGTERM does for the headless worker.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 from outreach_tui.engine.engine import Engine
 from outreach_tui.engine.scheduler import EngineJobs, build_scheduler
@@ -20,6 +21,7 @@ from outreach_tui.engine.scheduler import EngineJobs, build_scheduler
 log = logging.getLogger(__name__)
 
 Hook = Callable[[], Awaitable[Any]]
+T = TypeVar("T")
 
 
 class EngineThread:
@@ -77,6 +79,15 @@ class EngineThread:
             await self.engine.transport.close()
             if self._on_stop is not None:
                 await self._on_stop()
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Run `coro` on the engine's loop (from any thread): the transport's pooled
+        connections belong to that loop, so an operator's one-off send (a reply from the
+        inbox) goes through it like the dispatcher's."""
+        if self._loop is None or not self.running:
+            coro.close()
+            raise RuntimeError("the engine thread is not running")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
     def stop(self, timeout: float = 60.0) -> None:
         """Finish the send in flight, stop the jobs, wait for the thread."""

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
-from typing import Any, ClassVar
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any, ClassVar, TypeVar
 
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
@@ -29,6 +29,15 @@ from outreach_tui.tui.widgets.panebar import PaneBar
 from outreach_tui.tui.widgets.status import EngineStatus, StatusLine
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: The guard's modes, in the order the switch offers them, with what each means.
+MONITOR_MODES: list[tuple[str, str]] = [
+    ("observe", "OBSERVE — only log what the guard would do"),
+    ("suggest", "SUGGEST — ask before acting (Dashboard: a / x)"),
+    ("enforce", "ENFORCE — pause and recover mailboxes itself"),
+]
 
 
 def _pane_bindings() -> list[Binding]:
@@ -51,6 +60,8 @@ class OutreachApp(App[None]):
         *_pane_bindings(),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
+        # Shown in the Dashboard's footer (the guard lives there); works from every pane.
+        Binding("M", "monitor_mode", "Monitor mode", show=False, id="app.monitor_mode"),
     ]
 
     def __init__(
@@ -168,7 +179,8 @@ class OutreachApp(App[None]):
             scheduler=state,
             leases_held=held,
             mailboxes=mailboxes,
-            monitor_mode=engine.settings.monitor.mode,
+            # The switch is stored in the database: another console or the CLI may set it.
+            monitor_mode=engine.monitor_mode(),
             clock=day_time(engine.clock.now(), engine.settings.tz) + f" {engine.settings.tz}",
             insecure=tuple(engine.queries.insecure_mailboxes()),
             waiting_approval=engine.approvals.count(),
@@ -186,6 +198,7 @@ class OutreachApp(App[None]):
                     ("q", "quit"),
                     ("ctrl+p", "command palette"),
                     ("/", "filter the table"),
+                    ("M", "monitor mode: observe, suggest or enforce"),
                 ],
             ),
         ]
@@ -208,6 +221,12 @@ class OutreachApp(App[None]):
                 f"show the {cls.TITLE} pane (key {number})",
                 lambda pane_id=cls.PANE_ID: self.action_show_pane(pane_id),
             )
+        for mode, meaning in MONITOR_MODES:
+            yield SystemCommand(
+                f"monitor: {mode}",
+                meaning,
+                lambda mode=mode: self.ask_monitor_mode(mode),
+            )
         pane = self.pane(self.current_pane)
         for binding in pane.BINDINGS:
             if isinstance(binding, Binding) and binding.show:
@@ -216,3 +235,63 @@ class OutreachApp(App[None]):
                     f"{binding.description} (key {binding.key})",
                     lambda action=binding.action, p=pane: p.run_action(action),
                 )
+
+    # -- the deliverability guard's mode --------------------------------------------------------
+
+    def action_monitor_mode(self) -> None:
+        from outreach_tui.tui.widgets.choice import ChoiceScreen
+
+        current = self.query_one(StatusLine).monitor_mode
+
+        def picked(mode: str | None) -> None:
+            if mode is not None:
+                self.ask_monitor_mode(mode)
+
+        self.push_screen(ChoiceScreen("Monitor mode:", MONITOR_MODES, current), picked)
+
+    def ask_monitor_mode(self, mode: str) -> None:
+        """Confirm, then switch the guard for every process on this database."""
+        from outreach_tui.tui.widgets.confirm import ConfirmScreen
+
+        meaning = dict(MONITOR_MODES)[mode].split(" — ", 1)[1]
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._set_monitor_mode(mode)
+
+        self.push_screen(
+            ConfirmScreen(f"Switch the monitor to {mode.upper()}?", f"It will {meaning}."),
+            answered,
+        )
+
+    @work(exit_on_error=False, group="monitor-mode")
+    async def _set_monitor_mode(self, mode: str) -> None:
+        try:
+            await asyncio.to_thread(self.engine.set_monitor_mode, mode)
+        except Exception:
+            log.exception("switching the monitor to %s failed", mode)
+            self.notify("could not switch the monitor; details in the log", severity="error")
+            return
+        self.notify(f"monitor mode: {mode.upper()}")
+        self.refresh_status()
+        self.pane(self.current_pane).refresh_data()
+
+    # -- async engine calls ---------------------------------------------------------------------
+
+    async def run_engine_coroutine(self, make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """Await an engine coroutine that does network I/O without blocking the UI: on the
+        engine thread's loop (where the transport's connections live) when it runs, else
+        (watch-only) on a loop of its own in a worker thread."""
+        thread = self.engine_thread
+        if thread is not None and thread.running:
+            return await asyncio.wrap_future(thread.submit(make()))
+        transport = self.engine.transport
+
+        async def once() -> T:
+            try:
+                return await make()
+            finally:
+                # No loop outlives this call to own a pooled connection: close it here.
+                await transport.close()
+
+        return await asyncio.to_thread(asyncio.run, once())

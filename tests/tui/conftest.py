@@ -1,15 +1,17 @@
 """Fixtures of the console's tests: one deterministic world (frozen clock, fixed operator,
 seeded sandbox data, a planned queue, replies, a paused mailbox) and an App on it that
-never sends."""
+never sends on its own (the `sink` fixture serves the sandbox's SMTP server for the tests
+whose key sends)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 import textual.constants
 from sqlalchemy import select
 
@@ -24,14 +26,17 @@ FROZEN = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
 #: More than one page of the Leads pane (PAGE_SIZE 200).
 LEADS = 240
 PAUSED_MAILBOX = "lee@brandmail.io"
-#: (kind, mailbox, lead, minutes before FROZEN) — one reply of each class.
+#: (kind, mailbox, lead, minutes before FROZEN) — one answer of each common class, played
+#: by the sandbox as raw messages through the poller's classification and effects.
 REPLIES = (
     ("interested", "alex@brand-news.com", "ben.1@benstudio.fr", 50),
     ("not_interested", "sam@brand-news.com", "chloe.2@chllabs.com", 40),
     ("out_of_office", "kim@brandmail.io", "dev.3@devworks.co.uk", 30),
     ("unsubscribe", "noor@outreach-hq.net", "eva.4@evamedia.nl", 20),
-    ("bounce", "alex@brand-news.com", "farid.5@fardigital.com", 10),
+    ("bounce_hard", "alex@brand-news.com", "farid.5@fardigital.com", 10),
 )
+#: Received while `[replies] mode` was "suggest": its suppression waits for review.
+REVIEWED = ("not_interested", "kim@brandmail.io", "greta.6@gregroup.ca", 60)
 
 
 @dataclass
@@ -62,21 +67,33 @@ def world(tmp_path: Path, deterministic_console: None) -> Iterator[World]:
     class in the Inbox and one mailbox paused by hand. Nothing is sent."""
     clock = SimulatedClock(FROZEN)
     sandbox = build_sandbox(tmp_path, clock=clock, leads=LEADS)
-    # The SMTP sink is only served by `start()`; close the socket it bound for the settings.
-    sandbox.sink.sock.close()
     engine = sandbox.engine
     engine.plan()
     with engine.db.connect() as conn:
         subjects = dict(
             conn.execute(select(t.attempt.c.recipient_email, t.attempt.c.subject)).all()
         )
-    for kind, mailbox, lead, minutes in REPLIES:
-        sandbox.world.subjects[lead] = subjects.get(lead, "your email")
+    engine.settings.replies.mode = "suggest"
+    for kind, mailbox, lead, minutes in (REVIEWED, *REPLIES):
+        sandbox.world.remember(mailbox, lead, subjects.get(lead, "your email"))
         sandbox.world.receive(kind, mailbox, lead, FROZEN - timedelta(minutes=minutes))
+        engine.settings.replies.mode = "enforce"
     paused = next(m for m in engine.queries.mailboxes() if m.email == PAUSED_MAILBOX)
     engine.actions.pause_mailbox(paused.id, reason="warm-up review")
     yield World(sandbox, clock)
+    # The SMTP sink's socket was bound for the settings; only the `sink` fixture serves it.
+    if sandbox.sink.server is None:
+        sandbox.sink.sock.close()
     engine.close_sync()
+
+
+@pytest_asyncio.fixture
+async def sink(world: World) -> AsyncIterator[World]:
+    """The sandbox's SMTP server (STARTTLS, AUTH, a CA made at start-up) served on loopback
+    in the test's event loop: a key that sends reaches it through the real transport."""
+    await world.sandbox.sink.start()
+    yield world
+    await world.sandbox.sink.stop()
 
 
 @pytest.fixture

@@ -55,3 +55,9 @@ def screen_text(app: OutreachApp) -> str:
 
 def table_of(pane: Pane) -> KeyedTable:
     return pane.query_one(KeyedTable)
+
+
+def notified(app: OutreachApp) -> list[str]:
+    """The notifications raised so far (the toasts an operator reads at the bottom right;
+    the compositor snapshot of `screen_text` does not include their layer)."""
+    return [n.message for n in app._notifications]

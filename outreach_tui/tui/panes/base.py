@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
@@ -127,13 +128,51 @@ class Pane(Vertical):
         try:
             result = await asyncio.to_thread(fn, *args, **kwargs)
         except OutreachError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(str(exc), severity="error", markup=False)
             return
         except Exception:
             log.exception("action %s failed", getattr(fn, "__name__", fn))
             self.notify("the action failed; details in the log", severity="error")
             return
         if success:
-            self.notify(success.format(result=result))
+            self.notify(success.format(result=result), markup=False)
         self.refresh_data()
         self.outreach_app.refresh_status()
+
+    def engine_call(
+        self, make: Callable[[], Coroutine[Any, Any, Any]], then: Callable[[Any], None]
+    ) -> None:
+        """Run an async engine call that does network I/O (a send) on the engine's own
+        loop, never on the UI's; `then(result)` reports it, then the pane refreshes."""
+        self._engine_call_worker(make, then)
+
+    @work(exit_on_error=False, group="pane-action")
+    async def _engine_call_worker(
+        self, make: Callable[[], Coroutine[Any, Any, Any]], then: Callable[[Any], None]
+    ) -> None:
+        from outreach_tui.core.errors import OutreachError
+
+        try:
+            result = await self.outreach_app.run_engine_coroutine(make)
+        except OutreachError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        except Exception:
+            log.exception("engine call %s failed", getattr(make, "__name__", make))
+            self.notify("the action failed; details in the log", severity="error")
+            return
+        then(result)
+        self.refresh_data()
+        self.outreach_app.refresh_status()
+
+    def choose(
+        self, question: str, choices: list[tuple[str, str]], current: str | None, then: Any
+    ) -> None:
+        """Ask for one of `choices` (value, label); `then(value)` unless cancelled."""
+        from outreach_tui.tui.widgets.choice import ChoiceScreen
+
+        def done(value: str | None) -> None:
+            if value is not None:
+                then(value)
+
+        self.app.push_screen(ChoiceScreen(question, choices, current), done)

@@ -1,4 +1,9 @@
-"""Inbox: replies with their class; h marks one handled (or open again)."""
+"""Inbox: replies, bounces and complaints with their class, why, and what waits for review.
+
+R answers the highlighted reply (from the mailbox that received it, in its thread, through
+the send pipeline); h marks it handled (or open again). SUGGEST mode (`[replies] mode`): a
+suppression the classification would make waits, marked "review"; c confirms it, d
+dismisses it, l relabels the reply (its effects follow). `/review` lists only those."""
 
 from __future__ import annotations
 
@@ -7,18 +12,49 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
+from outreach_tui.engine.pipeline import SendOutcome
 from outreach_tui.engine.queries import ReplyRow
+from outreach_tui.engine.replies import reply_subject
 from outreach_tui.tui.panes.base import Pane
+from outreach_tui.tui.widgets.compose_reply import ReplyScreen
 from outreach_tui.tui.widgets.format import day_time, safe
 from outreach_tui.tui.widgets.keyed_table import KeyedTable
 
-_CLASS_STYLE = {
+#: Readable in 16 colours: people in green/yellow/red by what they said, machines dim,
+#: failures red, a complaint in reverse (it pauses a mailbox).
+CLASS_STYLE = {
     "interested": "b green",
-    "unsubscribe": "red",
     "not_interested": "yellow",
-    "bounce": "red",
+    "unsubscribe": "red",
+    "wrong_person": "cyan",
+    "other": "",
     "out_of_office": "dim",
+    "auto_reply": "dim",
+    "bounce_hard": "b red",
+    "bounce_soft": "yellow",
+    "complaint": "b red reverse",
 }
+#: The relabel choice, in the order an operator reads them.
+KINDS: list[tuple[str, str]] = [
+    ("interested", "interested — stop the sequence"),
+    ("not_interested", "not interested — stop, suppress"),
+    ("unsubscribe", "unsubscribe — stop, suppress"),
+    ("out_of_office", "out of office — next step after the return"),
+    ("auto_reply", "auto-reply — nothing"),
+    ("wrong_person", "wrong person / referral — stop"),
+    ("other", "other — stop"),
+    ("bounce_hard", "hard bounce — suppress, count against the mailbox"),
+    ("bounce_soft", "soft bounce — count only"),
+    ("complaint", "spam complaint — suppress; pauses the mailbox"),
+]
+#: Messages no person wrote: an answer would go to a machine (the engine refuses too).
+NOBODY_TO_ANSWER = frozenset({"bounce_hard", "bounce_soft", "complaint", "auto_reply"})
+
+
+def _state(row: ReplyRow) -> Text:
+    if row.review == "pending":
+        return Text("review", style="b yellow")
+    return Text("✓") if row.handled else Text("")
 
 
 class InboxPane(Pane):
@@ -26,7 +62,13 @@ class InboxPane(Pane):
     TITLE = "Inbox"
     SHORT = "Inbox"
 
-    BINDINGS = [Binding("h", "handled", "Handled", id="inbox.handled")]
+    BINDINGS = [
+        Binding("R", "reply", "Reply", id="inbox.reply"),
+        Binding("h", "handled", "Handled", id="inbox.handled"),
+        Binding("c", "confirm_review", "Confirm", id="inbox.confirm"),
+        Binding("d", "dismiss_review", "Dismiss", id="inbox.dismiss"),
+        Binding("l", "relabel", "Relabel", id="inbox.relabel"),
+    ]
 
     def __init__(self) -> None:
         super().__init__()
@@ -34,8 +76,8 @@ class InboxPane(Pane):
 
     def compose(self) -> ComposeResult:
         yield self.title_widget()
-        # Done before Subject: the long subject is cut at the right edge, not the check mark.
-        yield KeyedTable(["When", "From", "Class", "Done", "Subject"], id="inbox-table")
+        # State before Subject: the long subject is cut at the right edge, not the marks.
+        yield KeyedTable(["When", "From", "Class", "State", "Subject"], id="inbox-table")
         yield Static(id="inbox-preview", classes="detail")
 
     def load(self) -> list[ReplyRow]:
@@ -53,9 +95,9 @@ class InboxPane(Pane):
                         r.from_email or "",
                         Text(
                             r.classification or "?",
-                            style=_CLASS_STYLE.get(r.classification or "", ""),
+                            style=CLASS_STYLE.get(r.classification or "", ""),
                         ),
-                        "✓" if r.handled else "",
+                        _state(r),
                         Text(r.subject or ""),
                     ),
                 )
@@ -70,18 +112,36 @@ class InboxPane(Pane):
 
     def _preview(self) -> None:
         row = self._current()
-        text = (
-            "[dim]no replies yet[/dim]"
-            if row is None
-            else (
-                f"[b]{safe(row.from_email)}[/b] → {safe(row.mailbox)}\n[b]{safe(row.subject)}[/b]\n"
-                f"{safe(row.snippet)}"
-            )
+        self.query_one("#inbox-preview", Static).update(
+            "[dim]no replies yet[/dim]" if row is None else self._preview_text(row)
         )
-        self.query_one("#inbox-preview", Static).update(text)
+
+    @staticmethod
+    def _preview_text(row: ReplyRow) -> str:
+        kind = row.classification or "?"
+        style = CLASS_STYLE.get(kind) or "b"
+        why = f" [dim]({safe(row.classified_by)}: {safe(row.reason)})[/dim]" if row.reason else ""
+        lines = [
+            f"[b]{safe(row.from_email)}[/b] → {safe(row.mailbox)}",
+            f"[{style}]{kind}[/]{why}",
+            f"[b]{safe(row.subject)}[/b]",
+        ]
+        if row.review == "pending":
+            lines.append(
+                f"[b yellow]review:[/] suppress {safe(row.affected_email)}? "
+                "[b]c[/b] confirm  [b]d[/b] dismiss  [b]l[/b] relabel"
+            )
+        elif row.affected_email and row.affected_email != row.from_email:
+            lines.append(f"[dim]about[/dim] {safe(row.affected_email)}")
+        if row.problem:
+            lines.append(f"[b red]problem:[/] {safe(row.problem)}")
+        lines.append(safe(row.snippet))
+        return "\n".join(lines)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._preview()
+
+    # -- keys -----------------------------------------------------------------------------
 
     def action_handled(self) -> None:
         row = self._current()
@@ -89,3 +149,96 @@ class InboxPane(Pane):
             self.engine_action(
                 self.engine.actions.mark_reply_handled, row.id, not row.handled, success="updated"
             )
+
+    def action_reply(self) -> None:
+        row = self._current()
+        if row is None:
+            return
+        kind = row.classification or "other"
+        if kind in NOBODY_TO_ANSWER or not row.from_email:
+            # The engine refuses these as well; saying so now spares writing the answer.
+            self.notify(
+                f"reply {row.id} is a {kind}: nobody to answer", severity="warning", markup=False
+            )
+            return
+        subject = reply_subject(row.subject)
+
+        def written(body: str | None) -> None:
+            if body is None:
+                return
+            if not body.strip():
+                self.notify("the answer is empty: nothing sent", severity="warning")
+                return
+            self.confirm(
+                f"Send this reply to {row.from_email}?",
+                f"From {row.mailbox}, through the send pipeline (policy, ledger, SMTP).",
+                lambda: self._send_reply(row, body),
+            )
+
+        self.app.push_screen(
+            ReplyScreen(row.from_email, row.mailbox, subject, row.snippet or ""), written
+        )
+
+    def _send_reply(self, row: ReplyRow, body: str) -> None:
+        engine = self.engine
+
+        def reported(outcome: SendOutcome) -> None:
+            if outcome.sent:
+                self.notify(f"reply sent to {row.from_email}", markup=False)
+            else:
+                self.notify(
+                    f"reply not sent: {outcome.message}",
+                    severity="warning" if outcome.status == "blocked" else "error",
+                    markup=False,
+                )
+
+        self.engine_call(lambda: engine.reply_to(row.id, body), reported)
+
+    def _pending(self) -> ReplyRow | None:
+        row = self._current()
+        if row is not None and row.review != "pending":
+            self.notify("nothing waits for review on this reply", severity="warning")
+            return None
+        return row
+
+    def action_confirm_review(self) -> None:
+        row = self._pending()
+        if row is not None:
+            self.confirm(
+                f"Suppress {row.affected_email}?",
+                f"As the {row.classification} reply suggests; nothing more is sent to them.",
+                lambda: self.engine_action(
+                    self.engine.confirm_suggestion, row.id, success="suppressed"
+                ),
+            )
+
+    def action_dismiss_review(self) -> None:
+        row = self._pending()
+        if row is not None:
+            self.confirm(
+                f"Keep {row.affected_email} (do not suppress)?",
+                f"The {row.classification} reply stays; the suggestion is dropped.",
+                lambda: self.engine_action(
+                    self.engine.dismiss_reply_suggestion, row.id, success="suggestion dismissed"
+                ),
+            )
+
+    def action_relabel(self) -> None:
+        row = self._current()
+        if row is None:
+            return
+
+        def picked(kind: str) -> None:
+            if kind == row.classification:
+                self.notify(f"already {kind}: nothing changed")
+                return
+            label = dict(KINDS)[kind].split(" — ", 1)[1]
+            self.confirm(
+                f"Relabel the reply from {row.from_email} as {kind}?",
+                f"Effects of {row.classification} are undone where they can be; then: {label}.",
+                lambda: self.engine_action(
+                    self.engine.relabel_reply, row.id, kind, success=f"relabelled: {kind}"
+                ),
+            )
+
+        self.choose(f"What is the reply from {row.from_email}?", KINDS, row.classification, picked)

@@ -1,19 +1,23 @@
-"""Mailboxes: phase, today's count against its limit, bounce and complaint rates,
-resilience, the last 14 days as a sparkline; p pause, u resume (with a confirm).
+"""Mailboxes: phase (⚑ when flagged for manual review), today's count against its limit,
+bounce and complaint rates, resilience, the last 14 days as a sparkline; below, the
+highlighted mailbox's recovery state (since when, why, cooldown, offences, relapses);
+p pause, u resume (with a confirm).
 
 The ones that need attention come first (not HEALTHY, then the highest bounce rate), a page
 of 200 at a time (`n`, `b`), so a pool of a thousand stays quick to read and to draw."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
 from outreach_tui.engine.queries import MailboxRow
 from outreach_tui.tui.panes.paged import PAGE_SIZE, PagedPane
-from outreach_tui.tui.widgets.format import percent, sparkline
+from outreach_tui.tui.widgets.format import day_time, percent, safe, sparkline
 from outreach_tui.tui.widgets.keyed_table import KeyedTable
 
 _PHASE_STYLE = {
@@ -23,6 +27,30 @@ _PHASE_STYLE = {
     "RESTRICTED_SEND": "yellow",
     "WARM_RECOVERY": "cyan",
 }
+
+
+def _phase(m: MailboxRow) -> Text:
+    text = Text(m.phase, style=_PHASE_STYLE.get(m.phase, ""))
+    if m.needs_review:
+        text.append(" ⚑", style="b red")
+    return text
+
+
+def recovery_text(m: MailboxRow, tz: Any) -> str:
+    """One mailbox's place in the recovery pipeline, in two lines."""
+    since = f" since {day_time(m.phase_changed_at, tz)}" if m.phase_changed_at else ""
+    why = f" ({safe(m.paused_reason)})" if m.paused_reason and m.phase != "HEALTHY" else ""
+    head = f"[b]{safe(m.email)}[/b] {m.phase}{since}{why}"
+    facts = []
+    if m.needs_review:
+        facts.append("[b red]⚑ needs manual review[/]")
+    if m.cooldown_until is not None:
+        facts.append(f"cooldown until {day_time(m.cooldown_until, tz)}")
+    facts.append(f"offences {m.offence_count}")
+    facts.append(f"relapses {m.relapse_count}")
+    if m.blocked and m.phase == "HEALTHY":
+        facts.append(f"[yellow]{safe(m.blocked)}[/]")
+    return f"{head}\n" + " · ".join(facts)
 
 
 class MailboxesPane(PagedPane):
@@ -45,6 +73,7 @@ class MailboxesPane(PagedPane):
         yield KeyedTable(
             ["Mailbox", "Phase", "Today", "Bnc", "Cmp", "Res", "14 days"], id="mailboxes-table"
         )
+        yield Static(id="mailboxes-detail", classes="state-line")
 
     def load(self) -> list[MailboxRow]:
         return self.engine.queries.mailboxes()
@@ -71,7 +100,7 @@ class MailboxesPane(PagedPane):
                     str(m.id),
                     (
                         email,
-                        Text(m.phase, style=_PHASE_STYLE.get(m.phase, "")),
+                        _phase(m),
                         f"{m.sent_today}/{m.limit_today}",
                         bounce,
                         percent(m.complaint_rate),
@@ -81,6 +110,16 @@ class MailboxesPane(PagedPane):
                 )
             )
         self.query_one(KeyedTable).sync(table_rows)
+        self._detail()
+
+    def _detail(self) -> None:
+        m = self._current()
+        self.query_one("#mailboxes-detail", Static).update(
+            "" if m is None else recovery_text(m, self.engine.settings.tz)
+        )
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._detail()
 
     def _current(self) -> MailboxRow | None:
         key = self.query_one(KeyedTable).current_key()

@@ -20,8 +20,16 @@ class EngineStatus:
     waiting_approval: int
 
 
+#: ENFORCE is the guard doing its job; the others leave pauses to the operator: marked.
+_MODE_STYLE = {"suggest": "b yellow", "observe": "b yellow reverse"}
+
+
 class StatusLine(Static):
+    monitor_mode: str = ""
+    """The mode shown last (the mode switch highlights it)."""
+
     def show(self, status: EngineStatus) -> None:
+        self.monitor_mode = status.monitor_mode
         parts = []
         if status.sandbox:
             parts.append("[reverse b] SANDBOX [/]")
@@ -30,7 +38,9 @@ class StatusLine(Static):
         )
         parts.append(state)
         parts.append(f"leases {status.leases_held}/{status.mailboxes}")
-        parts.append(f"monitor {status.monitor_mode.upper()}")
+        mode = status.monitor_mode.upper()
+        style = _MODE_STYLE.get(status.monitor_mode)
+        parts.append(f"monitor [{style}]{mode}[/]" if style else f"monitor {mode}")
         if status.waiting_approval:
             parts.append(f"[b]{status.waiting_approval} to approve[/b]")
         parts.append(status.clock)
