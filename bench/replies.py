@@ -78,14 +78,24 @@ async def inbox(engine: object) -> int:
         total += cycle.poll.applied
 
 
-def make_engine(db_dir: Path, server: DovecotServer, user: object, ca_file: Path, batch: int):
+def make_engine(
+    db_dir: Path,
+    server: DovecotServer,
+    user: object,
+    ca_file: Path,
+    batch: int,
+    commit_batch: int | None,
+):
+    replies: dict[str, object] = {"reconcile_min_age_minutes": 0}
+    if commit_batch is not None:
+        replies["commit_batch"] = commit_batch
     settings = load_settings(
         None,
         database_url=f"sqlite:///{db_dir / 'bench.db'}",
         imap_fetch_limit=batch,
         tls={"ca_file": str(ca_file)},
         logging={"file": str(db_dir / "bench.log"), "level": "WARNING"},
-        replies={"reconcile_min_age_minutes": 0},
+        replies=replies,
         mailboxes=[
             {
                 "email": MAILBOX,
@@ -114,6 +124,9 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=500, help="IMAP_FETCH_LIMIT for both")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--commit-batch", type=int, default=None, help="[replies] commit_batch (default: config)"
+    )
     args = parser.parse_args()
     assert CORPUS.is_dir()
 
@@ -137,7 +150,9 @@ def main() -> None:
                 bare_rates.append(got / (time.perf_counter() - started))
                 db_dir = tmp_path / f"round{round_no}"
                 db_dir.mkdir()
-                engine = make_engine(db_dir, server, user, pki.ca_file, args.batch)
+                engine = make_engine(
+                    db_dir, server, user, pki.ca_file, args.batch, args.commit_batch
+                )
                 started = time.perf_counter()
                 applied = asyncio.run(inbox(engine))
                 inbox_rates.append(applied / (time.perf_counter() - started))

@@ -26,16 +26,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from outreach_tui.config import Settings
 from outreach_tui.core.errors import ConfigError
 from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
-from outreach_tui.db.session import read_tx, write_tx
+from outreach_tui.db.session import DriverStatement, read_tx, write_tx
 from outreach_tui.engine.clock import Clock
 from outreach_tui.engine.replies import Applied, InboundMessage, ReplyEffects
+from outreach_tui.engine.reply_model import ModelRound
 from outreach_tui.mail.imap import (
     FetchedMessage,
     FolderState,
@@ -44,6 +45,7 @@ from outreach_tui.mail.imap import (
     ImapError,
 )
 from outreach_tui.mail.inbound import InboundAnalysis
+from outreach_tui.mail.reply_llm import LlmClassifier
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,27 @@ class PollReport:
     @property
     def errors(self) -> list[str]:
         return [f"{m.mailbox}: {m.error}" for m in self.mailboxes if m.error]
+
+
+_C = t.imap_cursor
+# Prebuilt: run once per transaction of the poller.
+_ADVANCE = DriverStatement(
+    update(_C)
+    .where(
+        # (Not named after the columns: an UPDATE reserves those names for its SET clause.)
+        _C.c.mailbox_id == bindparam("cursor_mailbox"),
+        _C.c.folder == bindparam("cursor_folder"),
+        _C.c.uidvalidity == bindparam("cursor_uidvalidity"),
+        _C.c.last_uid < bindparam("uid"),
+    )
+    .values(last_uid=bindparam("uid"), updated_at=bindparam("updated_at"))
+)
+
+
+def _message(mailbox_id: int, state: FolderState, fetched: FetchedMessage) -> InboundMessage:
+    return InboundMessage(
+        mailbox_id, state.name, state.uidvalidity, fetched.uid, fetched.raw, fetched.internaldate
+    )
 
 
 def default_analyser() -> Analyser:
@@ -134,6 +157,7 @@ class Poller:
         self._analyser = analyser
         self.client_factory = client_factory
         self._failing: set[int] = set()
+        self._classifier: LlmClassifier | None = None
 
     @property
     def analyse(self) -> Analyser:
@@ -154,6 +178,7 @@ class Poller:
     async def poll_mailbox(self, box: Any) -> MailboxPoll:
         result = MailboxPoll(box.email)
         folder = self.settings.replies.folder
+        model = self._model_round()
         try:
             async with self.client_factory(endpoint_for(box, self.settings)) as imap:
                 state = await imap.examine(folder)
@@ -161,15 +186,16 @@ class Poller:
                 limit = self.settings.imap_fetch_limit
                 uids = await imap.uids_after(last_uid)
                 result.more = len(uids) > limit
-                batch = await imap.fetch(uids[:limit])
-                result.fetched = len(batch)
-                await asyncio.to_thread(self._apply_batch, box.id, state, batch, result)
+                await self._read(imap, box.id, state, uids[:limit], result, model)
         except (ImapError, ConfigError) as exc:
             result.error = str(exc)
             detail = getattr(exc, "detail", None)
             log.warning("IMAP poll of %s failed: %s (%s)", box.email, exc, detail)
             await asyncio.to_thread(self._record_failure, box, str(exc))
             return result
+        finally:
+            if model is not None:
+                await model.aclose()
         if box.id in self._failing:
             self._failing.discard(box.id)
             await asyncio.to_thread(
@@ -180,6 +206,65 @@ class Poller:
                 f"{box.email}: reading replies works again",
             )
         return result
+
+    async def _read(
+        self,
+        imap: ImapClient,
+        mailbox_id: int,
+        state: FolderState,
+        uids: list[int],
+        result: MailboxPoll,
+        model: ModelRound | None,
+    ) -> None:
+        """Fetch `uids` a commit batch at a time, as a pipeline: while batch n is applied
+        (a database thread), batch n+1 is classified (another thread) and batch n+2 is
+        fetched (the IMAP session's thread), so the server's, the classifier's and the
+        database's time overlap. Batches are applied strictly in UID order, each in its
+        own transaction with the cursor past its last message."""
+        size = self.settings.replies.commit_batch
+        pieces = [uids[i : i + size] for i in range(0, len(uids), size)]
+        if not pieces:
+            return
+        fetching: asyncio.Future[list[FetchedMessage]] | None = asyncio.ensure_future(
+            imap.fetch(pieces[0])
+        )
+        applying: asyncio.Future[None] | None = None
+        try:
+            for index in range(len(pieces)):
+                assert fetching is not None
+                batch = await fetching
+                fetching = None
+                if index + 1 < len(pieces):
+                    fetching = asyncio.ensure_future(imap.fetch(pieces[index + 1]))
+                result.fetched += len(batch)
+                analyses = await asyncio.to_thread(self._analyse_all, batch)
+                if model is not None:
+                    # Outside any transaction: a slow model holds no database lock.
+                    analyses = await model.refine_all(analyses)
+                if applying is not None:
+                    await applying  # the batch before this one first: UID order
+                applying = asyncio.ensure_future(
+                    asyncio.to_thread(self._apply_batch, mailbox_id, state, batch, analyses, result)
+                )
+            if applying is not None:
+                await applying
+                applying = None
+        finally:
+            # Nothing may outlive the cycle: the session is logged out after this, and the
+            # caller reports what was applied.
+            for pending in (fetching, applying):
+                if pending is not None:
+                    await asyncio.wait([pending])
+                    if not pending.cancelled():
+                        pending.exception()  # the error that matters was raised above
+
+    def _model_round(self) -> ModelRound | None:
+        """The optional model for one cycle, when `[replies] llm_base_url` is set."""
+        if not self.settings.replies.llm_base_url:
+            return None
+        if self._classifier is None:
+            self._classifier = LlmClassifier.from_settings(self.settings.replies)
+        return ModelRound(self._classifier) if self._classifier is not None else None
 
     # -- database work (worker threads) --------------------------------------------------------
 
@@ -226,8 +311,16 @@ class Poller:
             log.warning("%s: UIDVALIDITY of %s changed; re-scanning", result.mailbox, state.name)
             return 0
 
+    def _analyse_all(self, batch: list[FetchedMessage]) -> list[InboundAnalysis]:
+        return [self._analyse(f.raw, f.internaldate) for f in batch]
+
     def _apply_batch(
-        self, mailbox_id: int, state: FolderState, batch: list[FetchedMessage], result: MailboxPoll
+        self,
+        mailbox_id: int,
+        state: FolderState,
+        batch: list[FetchedMessage],
+        analyses: list[InboundAnalysis],
+        result: MailboxPoll,
     ) -> None:
         """`[replies] commit_batch` messages per transaction (all their effects and the
         cursor past the last of them commit together, so exactly-once holds); a chunk that
@@ -235,9 +328,15 @@ class Poller:
         size = self.settings.replies.commit_batch
         for start in range(0, len(batch), size):
             chunk = batch[start : start + size]
-            outcomes = self._apply_chunk(mailbox_id, state, chunk) if len(chunk) > 1 else None
+            chunk_analyses = analyses[start : start + size]
+            outcomes: list[Applied | None] | None = None
+            if len(chunk) > 1:
+                outcomes = self._apply_chunk(mailbox_id, state, chunk, chunk_analyses)
             if outcomes is None:
-                outcomes = [self._apply_one(mailbox_id, state, fetched) for fetched in chunk]
+                outcomes = [
+                    self._apply_one(mailbox_id, state, fetched, analysis)
+                    for fetched, analysis in zip(chunk, chunk_analyses, strict=True)
+                ]
             for applied in outcomes:
                 if applied is None or applied.duplicate:
                     result.duplicates += 1
@@ -245,19 +344,21 @@ class Poller:
                     result.applied += 1
 
     def _apply_chunk(
-        self, mailbox_id: int, state: FolderState, chunk: list[FetchedMessage]
+        self,
+        mailbox_id: int,
+        state: FolderState,
+        chunk: list[FetchedMessage],
+        analyses: list[InboundAnalysis],
     ) -> list[Applied | None] | None:
-        analyses = [self._analyse(f.raw, f.internaldate) for f in chunk]
         try:
             with write_tx(self.db) as conn:
                 now = self.clock.now()
-                out: list[Applied | None] = []
-                for fetched, analysis in zip(chunk, analyses, strict=True):
-                    message = InboundMessage(
-                        mailbox_id, state.name, state.uidvalidity, fetched.uid, fetched.raw,
-                        fetched.internaldate,
-                    )  # fmt: skip
-                    out.append(self.effects.apply(conn, message, analysis, now))
+                items = [
+                    (_message(mailbox_id, state, fetched), analysis)
+                    for fetched, analysis in zip(chunk, analyses, strict=True)
+                ]
+                out: list[Applied | None] = list(self.effects.apply_many(conn, items, now))
+                # In the same transaction: the cursor moves only with the effects.
                 self._advance(conn, mailbox_id, state, chunk[-1].uid, now)
                 return out
         except Exception:
@@ -266,30 +367,25 @@ class Poller:
 
     @staticmethod
     def _advance(conn: Any, mailbox_id: int, state: FolderState, uid: int, now: datetime) -> None:
-        c = t.imap_cursor
-        conn.execute(
-            update(c)
-            .where(
-                c.c.mailbox_id == mailbox_id,
-                c.c.folder == state.name,
-                c.c.uidvalidity == state.uidvalidity,
-                c.c.last_uid < uid,
-            )
-            .values(last_uid=uid, updated_at=now)
+        _ADVANCE.execute(
+            conn,
+            {
+                "cursor_mailbox": mailbox_id,
+                "cursor_folder": state.name,
+                "cursor_uidvalidity": state.uidvalidity,
+                "uid": uid,
+                "updated_at": now,
+            },
         )
 
     def _apply_one(
-        self, mailbox_id: int, state: FolderState, fetched: FetchedMessage
+        self,
+        mailbox_id: int,
+        state: FolderState,
+        fetched: FetchedMessage,
+        analysis: InboundAnalysis,
     ) -> Applied | None:
-        analysis = self._analyse(fetched.raw, fetched.internaldate)
-        message = InboundMessage(
-            mailbox_id,
-            state.name,
-            state.uidvalidity,
-            fetched.uid,
-            fetched.raw,
-            fetched.internaldate,
-        )
+        message = _message(mailbox_id, state, fetched)
         try:
             with write_tx(self.db) as conn:
                 now = self.clock.now()

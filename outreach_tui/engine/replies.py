@@ -40,20 +40,38 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from outreach_tui.config import Settings
 from outreach_tui.core.days import local_day
-from outreach_tui.core.states import AttemptState, EnrollmentState, LeadStatus
+from outreach_tui.core.states import LeadStatus
 from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
 from outreach_tui.engine.pool import SCOPE_MAILBOX_BOUNCE, SCOPE_MAILBOX_COMPLAINT
-from outreach_tui.engine.sequences import UNSENT_STATES, stop_lead
+from outreach_tui.engine.reply_lookups import (
+    INSERT_AUDIT,
+    INSERT_EVENT,
+    INSERT_REPLY,
+    INSERT_SUPPRESSION,
+    MARK_ATTEMPT_BOUNCED,
+    MOVE_REPLY,
+    POSTPONE_ATTEMPTS,
+    POSTPONE_ENROLLMENTS,
+    SET_LEAD_STATUS_UNLESS_FINAL,
+    SUPPRESSION_EXISTS,
+    ChunkLookups,
+    StoredReply,
+    bracketed,
+    clean,
+)
+from outreach_tui.engine.sequences import stop_lead
 from outreach_tui.mail.inbound import SUPPRESSING_KINDS, InboundAnalysis, ReplyKind
 
 log = logging.getLogger(__name__)
@@ -94,26 +112,6 @@ class Applied:
     effects: tuple[str, ...] = ()
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def clean(value: str | None, limit: int | None = None) -> str | None:
-    """A sender-controlled string fit for a column: control characters (NUL above all, which
-    PostgreSQL refuses in text) become U+FFFD; None stays None."""
-    if value is None:
-        return None
-    value = _CONTROL.sub("\ufffd", value)
-    return value[:limit] if limit else value
-
-
-def bracketed(message_id: str | None) -> str | None:
-    """Our attempts store Message-IDs as written in the header: with angle brackets."""
-    if not message_id:
-        return None
-    value = clean(message_id.strip().strip("<>").strip(), 900)
-    return f"<{value}>" if value else None
-
-
 def base_subject(subject: str | None) -> str:
     """The subject without "Re:"/"AW:"/"Fwd:" prefixes, for matching a reply to our send."""
     return _RE_PREFIX.sub("", subject or "").strip().lower()
@@ -125,106 +123,157 @@ def reply_subject(subject: str | None) -> str:
 
 
 class ReplyEffects:
-    """Applies inbound messages. Stateless apart from the settings: safe to share."""
+    """Applies inbound messages. Holds the settings (and, on the thread running
+    `apply_many`, that chunk's lookups): safe to share."""
 
     def __init__(self, settings: Settings, operator_id: str) -> None:
         self.settings = settings
         self.operator_id = operator_id
+        self._local = threading.local()
 
-    # -- the poller's entry point -------------------------------------------------------------
+    # -- the poller's entry points ------------------------------------------------------------
+
+    def apply_many(
+        self,
+        conn: Connection,
+        items: Sequence[tuple[InboundMessage, InboundAnalysis]],
+        now: datetime,
+    ) -> list[Applied]:
+        """`apply` for several messages of one mailbox in the caller's transaction: what they
+        need to read is read once for all of them, their audit rows are written together."""
+        if not items:
+            return []
+        lookups = self._lookups(conn, items)
+        self._local.lookups = lookups
+        try:
+            # Through `self.apply`, message by message, in order: exactly what applying them
+            # one after the other in this transaction would do.
+            out = [self.apply(conn, message, analysis, now) for message, analysis in items]
+        finally:
+            self._local.lookups = None
+        lookups.flush(conn)
+        return out
 
     def apply(
         self, conn: Connection, message: InboundMessage, analysis: InboundAnalysis, now: datetime
     ) -> Applied:
         """Store the message and apply its effects, in the caller's transaction."""
-        r = t.reply
-        here = conn.execute(
-            select(r.c.id, r.c.classification).where(
-                r.c.mailbox_id == message.mailbox_id,
-                r.c.folder == message.folder,
-                r.c.uidvalidity == message.uidvalidity,
-                r.c.uid == message.uid,
-            )
-        ).first()
+        lookups: ChunkLookups | None = getattr(self._local, "lookups", None)
+        if lookups is not None:
+            return self._apply(conn, lookups, message, analysis, now)
+        lookups = self._lookups(conn, [(message, analysis)])
+        applied = self._apply(conn, lookups, message, analysis, now)
+        lookups.flush(conn)
+        return applied
+
+    @staticmethod
+    def _lookups(
+        conn: Connection, items: Sequence[tuple[InboundMessage, InboundAnalysis]]
+    ) -> ChunkLookups:
+        mailboxes = {message.mailbox_id for message, _ in items}
+        if len(mailboxes) != 1:
+            raise ValueError("apply_many takes the messages of one mailbox")
+        return ChunkLookups.load(
+            conn,
+            mailboxes.pop(),
+            [
+                (m.folder, m.uidvalidity, m.uid, bracketed(a.message_id), _digest(m.raw))
+                for m, a in items
+            ],
+            [a for _, a in items],
+        )
+
+    def _apply(
+        self,
+        conn: Connection,
+        lookups: ChunkLookups,
+        message: InboundMessage,
+        analysis: InboundAnalysis,
+        now: datetime,
+    ) -> Applied:
+        location = (message.folder, message.uidvalidity, message.uid)
+        here = lookups.at_location.get(location)
         if here is not None:
-            return Applied(int(here.id), str(here.classification), duplicate=True)
-        digest = hashlib.sha256(message.raw).hexdigest()
+            return Applied(here.id, here.classification, duplicate=True)
+        digest = _digest(message.raw)
         message_id = bracketed(analysis.message_id)
-        same = r.c.message_id == message_id if message_id else r.c.digest == digest
-        seen = conn.execute(
-            select(r.c.id, r.c.classification)
-            .where(r.c.mailbox_id == message.mailbox_id, same)
-            .limit(1)
-        ).first()
+        seen = (
+            lookups.by_message_id.get(message_id) if message_id else lookups.by_digest.get(digest)
+        )
         if seen is not None:
             # Already applied under an earlier UIDVALIDITY (or a copy of it arrived): point
             # the stored reply at where the message is now, apply nothing again.
-            conn.execute(
-                update(r)
-                .where(r.c.id == seen.id)
-                .values(folder=message.folder, uidvalidity=message.uidvalidity, uid=message.uid)
+            MOVE_REPLY.execute(
+                conn,
+                {
+                    "reply_id": seen.id,
+                    "folder": message.folder,
+                    "uidvalidity": message.uidvalidity,
+                    "uid": message.uid,
+                },
             )
-            return Applied(int(seen.id), str(seen.classification), duplicate=True)
+            lookups.at_location[location] = seen
+            return Applied(seen.id, seen.classification, duplicate=True)
 
-        mailbox = conn.execute(
-            select(t.mailbox.c.id, t.mailbox.c.email).where(t.mailbox.c.id == message.mailbox_id)
-        ).one()
-        attempt = self._thread(conn, mailbox.id, analysis)
+        attempt = lookups.thread(analysis, base_subject)
         affected = _affected_email(analysis, attempt)
         lead_id = attempt.lead_id if attempt is not None else None
         if lead_id is None and affected:
-            lead_id = conn.execute(select(t.lead.c.id).where(t.lead.c.email == affected)).scalar()
+            lead_id = lookups.lead_id(conn, affected)
         kind = analysis.kind
         # A 5.7.x refusal blames the sending mailbox, not the address: count it, suppress
         # nothing.
         blames_sender = kind == "bounce_hard" and analysis.sender_at_fault
         suppressible = kind in REVIEWED_KINDS and affected is not None and not blames_sender
         review = "pending" if self._suggest and suppressible else None
+        attempt_id = attempt.id if attempt is not None else None
+        subject = clean(analysis.subject, 500)
         reply_id = int(
-            conn.execute(
-                insert(r)
-                .values(
-                    mailbox_id=mailbox.id,
-                    folder=message.folder,
-                    uidvalidity=message.uidvalidity,
-                    uid=message.uid,
-                    attempt_id=attempt.id if attempt is not None else None,
-                    lead_id=lead_id,
-                    message_id=message_id,
-                    from_email=clean((analysis.from_email or "").strip().lower(), 320) or None,
-                    subject=clean(analysis.subject, 2000),
-                    received_at=_received_at(analysis.received_at, message.internaldate, now),
-                    classification=kind,
-                    classified_by=analysis.classified_by,
-                    return_date=analysis.return_date,
-                    snippet=clean(analysis.snippet, 1000),
-                    raw=message.raw,
-                    handled=kind in HANDLED_KINDS,
-                    created_at=now,
-                    reason=clean(analysis.reason, 500),
-                    problem=clean(analysis.problem, 500),
-                    affected_email=affected,
-                    digest=digest,
-                    review=review,
-                )
-                .returning(r.c.id)
+            INSERT_REPLY.execute(
+                conn,
+                {
+                    "mailbox_id": lookups.mailbox_id,
+                    "folder": message.folder,
+                    "uidvalidity": message.uidvalidity,
+                    "uid": message.uid,
+                    "attempt_id": attempt_id,
+                    "lead_id": lead_id,
+                    "message_id": message_id,
+                    "from_email": clean((analysis.from_email or "").strip().lower(), 320) or None,
+                    "subject": clean(analysis.subject, 2000),
+                    "received_at": _received_at(analysis.received_at, message.internaldate, now),
+                    "classification": kind,
+                    "classified_by": analysis.classified_by,
+                    "return_date": analysis.return_date,
+                    "snippet": clean(analysis.snippet, 1000),
+                    "raw": message.raw,
+                    "handled": kind in HANDLED_KINDS,
+                    "created_at": now,
+                    "reason": clean(analysis.reason, 500),
+                    "problem": clean(analysis.problem, 500),
+                    "affected_email": affected,
+                    "digest": digest,
+                    "review": review,
+                },
             ).scalar_one()
         )
-        ledger.write_audit(
-            conn,
-            user_id=self.operator_id,
-            policy_result="reply",
-            reason=clean(
-                f"{kind} ({analysis.classified_by}: {analysis.reason})"
-                + (f"; unreadable: {analysis.problem}" if analysis.problem else ""),
-                600,
+        lookups.stored(location, message_id, digest, StoredReply(reply_id, kind))
+        lookups.audit(
+            _audit_row(
+                user_id=self.operator_id,
+                policy_result="reply",
+                reason=clean(
+                    f"{kind} ({analysis.classified_by}: {analysis.reason})"
+                    + (f"; unreadable: {analysis.problem}" if analysis.problem else ""),
+                    600,
+                )
+                or "",
+                at=now,
+                lead_email=affected,
+                sender_email=lookups.mailbox_email,
+                subject=subject,
+                attempt_id=attempt_id,
             )
-            or "",
-            at=now,
-            lead_email=affected,
-            sender_email=mailbox.email,
-            subject=clean(analysis.subject, 500),
-            attempt_id=attempt.id if attempt is not None else None,
         )
         context = _Context(
             reply_id=reply_id,
@@ -232,10 +281,10 @@ class ReplyEffects:
             lead_id=lead_id,
             affected=affected,
             attempt=attempt,
-            mailbox_email=attempt.sender_email if attempt is not None else mailbox.email,
-            mailbox_id=mailbox.id,
+            mailbox_email=attempt.sender_email if attempt is not None else lookups.mailbox_email,
+            mailbox_id=lookups.mailbox_id,
             message_id=message_id,
-            subject=clean(analysis.subject, 500),
+            subject=subject,
             return_date=analysis.return_date,
             status_code=analysis.status_code,
             diagnostic=analysis.diagnostic,
@@ -244,7 +293,7 @@ class ReplyEffects:
         effects = self._effects(conn, context, now, suppress=review is None, count=True)
         if review is not None:
             effects.append("suppression_suggested")
-            ledger.write_event(
+            _event(
                 conn,
                 kind="suppression_suggestion",
                 severity="info",
@@ -254,69 +303,23 @@ class ReplyEffects:
                 message=f"suggest suppressing {affected}: {kind.replace('_', ' ')}",
                 data={"reply_id": reply_id, "kind": kind, "email": affected},
             )
-            ledger.write_audit(
-                conn,
-                user_id=self.operator_id,
-                policy_result="suppression_suggested",
-                reason=f"{kind}: waiting for the operator (suggest mode)",
-                at=now,
-                lead_email=affected,
-                sender_email=mailbox.email,
-                subject=clean(analysis.subject, 500),
-                attempt_id=attempt.id if attempt is not None else None,
+            lookups.audit(
+                _audit_row(
+                    user_id=self.operator_id,
+                    policy_result="suppression_suggested",
+                    reason=f"{kind}: waiting for the operator (suggest mode)",
+                    at=now,
+                    lead_email=affected,
+                    sender_email=lookups.mailbox_email,
+                    subject=subject,
+                    attempt_id=attempt_id,
+                )
             )
-        return Applied(
-            reply_id, kind, attempt_id=attempt.id if attempt else None, effects=tuple(effects)
-        )
+        return Applied(reply_id, kind, attempt_id=attempt_id, effects=tuple(effects))
 
     @property
     def _suggest(self) -> bool:
         return self.settings.replies.mode == "suggest"
-
-    # -- threading -----------------------------------------------------------------------------
-
-    def _thread(self, conn: Connection, mailbox_id: int, analysis: InboundAnalysis) -> Any:
-        """Our attempt this message answers (or reports on), or None.
-
-        In-Reply-To/References (newest first) and a report's quoted Message-ID → our
-        Message-ID; otherwise the sender (a bounce: the failed recipient) and the subject
-        without its "Re:" against what we sent to that address."""
-        a = t.attempt
-        wanted = [
-            bracketed(analysis.original_message_id),
-            bracketed(analysis.in_reply_to),
-            *(bracketed(x) for x in reversed(analysis.references)),
-        ]
-        ids = [x for x in dict.fromkeys(wanted) if x]
-        if ids:
-            rows = conn.execute(select(a).where(a.c.message_id.in_(ids))).all()
-            by_id = {row.message_id: row for row in rows}
-            for candidate in ids:
-                if candidate in by_id:
-                    return by_id[candidate]
-        addresses = [clean(x.strip().lower(), 320) or "" for x in analysis.bounced_recipients]
-        if analysis.from_email and not addresses:
-            addresses = [clean(analysis.from_email.strip().lower(), 320) or ""]
-        if not addresses:
-            return None
-        sent = conn.execute(
-            select(a)
-            .where(
-                a.c.recipient_email.in_(addresses),
-                a.c.state.in_([AttemptState.SENT.value, AttemptState.UNKNOWN.value]),
-                or_(a.c.mailbox_id == mailbox_id, a.c.mailbox_id.is_(None)),
-            )
-            .order_by(a.c.id.desc())
-            .limit(50)
-        ).all()
-        if not sent:
-            return None
-        subject = base_subject(analysis.subject)
-        for row in sent:
-            if subject and base_subject(row.subject) == subject:
-                return row
-        # A bounce's subject is the MTA's own: the failed recipient alone identifies it.
-        return sent[0] if analysis.bounced_recipients else None
 
     # -- effects -------------------------------------------------------------------------------
 
@@ -362,7 +365,7 @@ class ReplyEffects:
         if c.kind == "bounce_hard":
             if count:
                 ledger.increment_counter(conn, SCOPE_MAILBOX_BOUNCE, c.mailbox_email, day)
-                ledger.write_event(
+                _event(
                     conn,
                     kind="hard_bounce",
                     severity="warning",
@@ -384,14 +387,15 @@ class ReplyEffects:
                     lead_status=LeadStatus.BOUNCED,
                 )
                 if c.attempt is not None:
-                    conn.execute(
-                        update(t.attempt)
-                        .where(t.attempt.c.id == c.attempt.id)
-                        .values(
-                            error_class="hard_bounce",
-                            error_detail=f"DSN {c.status_code or ''} {c.diagnostic or ''}"[:1000],
-                            updated_at=now,
-                        )
+                    MARK_ATTEMPT_BOUNCED.execute(
+                        conn,
+                        {
+                            "attempt_id": c.attempt.id,
+                            "error_detail": f"DSN {c.status_code or ''} {c.diagnostic or ''}"[
+                                :1000
+                            ],
+                            "updated_at": now,
+                        },
                     )
                 self._audit(conn, c, now, "bounce", f"hard bounce {c.status_code or ''}".strip())
                 done.append("lead_bounced")
@@ -402,7 +406,7 @@ class ReplyEffects:
         if c.kind == "complaint":
             if count:
                 ledger.increment_counter(conn, SCOPE_MAILBOX_COMPLAINT, c.mailbox_email, day)
-                ledger.write_event(
+                _event(
                     conn,
                     kind="complaint",
                     severity="critical",
@@ -442,9 +446,8 @@ class ReplyEffects:
             "complaint": "spam complaint",
         }[c.kind]
         assert c.affected is not None
-        added = ledger.add_suppression(
+        added = _add_suppression(
             conn,
-            kind="address",
             value=c.affected,
             reason=f"{reason} (message {c.message_id or 'without Message-ID'})"[:300],
             source=f"reply:{c.reply_id}",
@@ -472,8 +475,7 @@ class ReplyEffects:
         return max(start.astimezone(UTC), now)
 
     def _audit(self, conn: Connection, c: _Context, now: datetime, result: str, why: str) -> None:
-        ledger.write_audit(
-            conn,
+        row = _audit_row(
             user_id=self.operator_id,
             policy_result=result,
             reason=f"{why} [reply {c.reply_id}]",
@@ -483,6 +485,11 @@ class ReplyEffects:
             subject=c.subject,
             attempt_id=c.attempt.id if c.attempt is not None else None,
         )
+        lookups: ChunkLookups | None = getattr(self._local, "lookups", None)
+        if lookups is not None:
+            lookups.audit(row)  # written with the chunk's others, same transaction
+        else:
+            INSERT_AUDIT.execute(conn, row)
 
     # -- the operator's review -----------------------------------------------------------------
 
@@ -657,37 +664,94 @@ def _affected_email(analysis: InboundAnalysis, attempt: Any) -> str | None:
 def _set_status_unless_final(
     conn: Connection, email: str, status: LeadStatus, now: datetime
 ) -> None:
-    final = [s.value for s in LeadStatus if s.final]
-    conn.execute(
-        update(t.lead)
-        .where(t.lead.c.email == email, t.lead.c.status.not_in(final))
-        .values(status=status.value, updated_at=now)
+    SET_LEAD_STATUS_UNLESS_FINAL.execute(
+        conn, {"for_email": email, "status": status.value, "updated_at": now}
     )
 
 
 def _postpone(conn: Connection, lead_id: int, resume: datetime, now: datetime) -> int:
     """Out of office: the lead's next step (planned or queued) waits until `resume`."""
-    cl = t.campaign_lead
-    moved = conn.execute(
-        update(cl)
-        .where(
-            cl.c.lead_id == lead_id,
-            cl.c.state == EnrollmentState.ACTIVE.value,
-            or_(cl.c.next_due_at.is_(None), cl.c.next_due_at < resume),
-        )
-        .values(next_due_at=resume, updated_at=now)
-    ).rowcount
-    a = t.attempt
-    moved += conn.execute(
-        update(a)
-        .where(
-            a.c.lead_id == lead_id,
-            a.c.state.in_(UNSENT_STATES),
-            or_(a.c.next_attempt_at.is_(None), a.c.next_attempt_at < resume),
-        )
-        .values(next_attempt_at=resume, updated_at=now)
-    ).rowcount
+    params = {"for_lead": lead_id, "resume": resume, "updated_at": now}
+    moved = POSTPONE_ENROLLMENTS.execute(conn, params).rowcount
+    moved += POSTPONE_ATTEMPTS.execute(conn, params).rowcount
     return int(moved)
+
+
+def _add_suppression(
+    conn: Connection, *, value: str, reason: str, source: str, at: datetime, created_by: str
+) -> bool:
+    """`ledger.add_suppression` of an address, with prebuilt statements: True when new."""
+    value = value.strip().lower()
+    if SUPPRESSION_EXISTS.execute(conn, {"kind": "address", "value": value}).first() is not None:
+        return False
+    INSERT_SUPPRESSION.execute(
+        conn,
+        {
+            "kind": "address",
+            "value": value,
+            "reason": reason,
+            "source": source,
+            "created_at": at,
+            "created_by": created_by,
+        },
+    )
+    return True
+
+
+def _audit_row(
+    *,
+    user_id: str,
+    policy_result: str,
+    reason: str,
+    at: datetime,
+    lead_email: str | None,
+    sender_email: str | None,
+    subject: str | None,
+    attempt_id: int | None,
+) -> dict[str, Any]:
+    """The row `ledger.write_audit` writes."""
+    return {
+        "user_id": user_id,
+        "lead_email": lead_email,
+        "sender_email": sender_email,
+        "subject": subject,
+        "policy_result": policy_result,
+        "reason": reason,
+        "legal_basis": None,
+        "timestamp": at,
+        "attempt_id": attempt_id,
+    }
+
+
+def _event(
+    conn: Connection,
+    *,
+    kind: str,
+    severity: str,
+    subject_type: str,
+    subject_id: int,
+    at: datetime,
+    message: str,
+    data: dict[str, Any],
+) -> None:
+    """The row `ledger.write_event` writes, with a prebuilt statement."""
+    INSERT_EVENT.execute(
+        conn,
+        {
+            "kind": kind,
+            "severity": severity,
+            "subject_type": subject_type,
+            "subject_id": str(subject_id),
+            "message": message,
+            "data": data,
+            "created_at": at,
+            "acknowledged": False,
+        },
+    )
+
+
+def _digest(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
 
 
 def _received_at(header: str | None, internaldate: datetime | None, now: datetime) -> datetime:

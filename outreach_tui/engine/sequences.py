@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, or_, select, update
 
 from outreach_tui.core.states import AttemptState, EnrollmentState, LeadStatus
 from outreach_tui.db import ledger
@@ -191,6 +191,30 @@ def withdraw_unsent(
     return len(rows)
 
 
+_OPEN_STATES = (
+    EnrollmentState.ACTIVE.value,
+    EnrollmentState.QUEUED.value,
+    EnrollmentState.HELD.value,
+)
+# Prebuilt: the reply poller stops a lead for nearly every message it applies.
+_LEAD_TO_STOP = DriverStatement(
+    select(t.lead.c.id, t.lead.c.domain, t.lead.c.status).where(t.lead.c.id == bindparam("lead_id"))
+)
+_SET_LEAD_STATUS = DriverStatement(
+    update(t.lead)
+    .where(t.lead.c.id == bindparam("lead_id"))
+    .values(status=bindparam("status"), updated_at=bindparam("updated_at"))
+)
+_OPEN_ENROLLMENTS = DriverStatement(
+    select(_CL.c.id, _CL.c.campaign_id).where(
+        _CL.c.lead_id == bindparam("lead_id"), or_(*(_CL.c.state == s for s in _OPEN_STATES))
+    )
+)
+_COMPANY_WIDE_CAMPAIGNS = DriverStatement(
+    select(t.campaign.c.id).where(t.campaign.c.stop_on_company_reply.is_(True))
+)
+
+
 def stop_lead(
     conn: Connection,
     *,
@@ -203,36 +227,18 @@ def stop_lead(
 ) -> int:
     """Stop every sequence of a lead (and, for campaigns that ask for it and when
     `company_wide`, of every lead at its domain). Returns the enrollments stopped."""
-    lead = conn.execute(
-        select(t.lead.c.id, t.lead.c.domain, t.lead.c.status).where(t.lead.c.id == lead_id)
-    ).first()
+    lead = _LEAD_TO_STOP.execute(conn, {"lead_id": lead_id}).first()
     if lead is None:
         return 0
     if lead_status is not None and not LeadStatus(lead.status).final:
-        conn.execute(
-            update(t.lead)
-            .where(t.lead.c.id == lead_id)
-            .values(status=lead_status.value, updated_at=now)
+        _SET_LEAD_STATUS.execute(
+            conn, {"lead_id": lead_id, "status": lead_status.value, "updated_at": now}
         )
-    open_states = [
-        EnrollmentState.ACTIVE.value,
-        EnrollmentState.QUEUED.value,
-        EnrollmentState.HELD.value,
-    ]
-    targets = conn.execute(
-        select(t.campaign_lead.c.id, t.campaign_lead.c.campaign_id).where(
-            t.campaign_lead.c.lead_id == lead_id, t.campaign_lead.c.state.in_(open_states)
-        )
-    ).all()
+    open_states = list(_OPEN_STATES)
+    targets = _OPEN_ENROLLMENTS.execute(conn, {"lead_id": lead_id}).all()
     enrollments = [r.id for r in targets]
     if company_wide and lead.domain:
-        wide_campaigns = (
-            conn.execute(
-                select(t.campaign.c.id).where(t.campaign.c.stop_on_company_reply.is_(True))
-            )
-            .scalars()
-            .all()
-        )
+        wide_campaigns = _COMPANY_WIDE_CAMPAIGNS.execute(conn, {}).scalars().all()
         if wide_campaigns:
             colleagues = conn.execute(
                 select(t.campaign_lead.c.id, t.campaign_lead.c.lead_id)
