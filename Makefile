@@ -25,6 +25,10 @@ servers:
 ## Set up and run every test.
 test: setup servers
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	# The engine's functional tests again, on a real PostgreSQL (tests/functional/backend.py);
+	# test_scale_pg runs on PostgreSQL in the first pass already, the demo is SQLite by design.
+	OUTREACH_TEST_DB=postgresql $(BIN)/python -m pytest tests/functional \
+		--ignore=tests/functional/test_scale_pg.py -k "not test_demo" $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check outreach_tui tests bench
@@ -36,6 +40,7 @@ typecheck: setup
 check: lint typecheck test
 
 bench: setup
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python bench/run_all.py
 
 ## The README's screenshots, made from the app itself.

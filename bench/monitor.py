@@ -11,10 +11,16 @@
    simulated hour each mailbox sends its share of what the pool allows it today (the weekly
    warmup ramp, 5 → 50/day; recovery phases as the engine computes them), ~1 % bounces and 12
    mailboxes bouncing ~10 %; the sends are written as counters and as ledger rows (what the
-   dispatcher would leave); then one monitor pass and one healer pass. Target: under 60 s wall.
-   Baseline, same run: the same days with the naive ledger-scanning pass in place of the
-   monitor's counter read (stopped after `--naive-budget` seconds and extrapolated per
-   simulated day, which is said on the line).
+   dispatcher would leave); then one monitor pass and one healer pass. Every 6 simulated
+   hours the bench's 120 sending domains get what a passing DNS check writes (the stored SPF,
+   DKIM, DMARC and blocklist flags and `dns_checked_at`, as engine.dnscheck stores them; the
+   domains are made up, so no resolver is asked), so paused mailboxes walk the whole recovery
+   path instead of waiting in QUARANTINE. Target: under 60 s wall. The figure is the whole
+   loop's wall time: the harness's writes of the sends (ledger rows and counters) are in it,
+   and the line before the RESULT says how it splits (wall and CPU seconds of the writes, the
+   monitor passes and the healer passes). Baseline, same run: the same days with the naive
+   ledger-scanning pass in place of the monitor's pass (stopped after `--naive-budget`
+   seconds and extrapolated per simulated day, which is said on the line).
 
 Medians over the runs; peak RSS; RESULT lines at the end.
 """
@@ -27,6 +33,7 @@ import random
 import shutil
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -164,6 +171,11 @@ def simulate(args: argparse.Namespace, tmp: Path, *, naive: bool) -> tuple[float
     serial = 0
     t0 = time.perf_counter()
     days_run = 0
+    # Wall and CPU seconds per part: the machine may be shared, and CPU time says what
+    # the part itself costs.
+    spent = {"monitor": 0.0, "healer": 0.0, "writes": 0.0}
+    cpu = {"monitor": 0.0, "healer": 0.0, "writes": 0.0}
+    c0 = time.process_time()
     try:
         for day in range(args.days):
             with write_tx(engine.db) as conn:
@@ -174,6 +186,9 @@ def simulate(args: argparse.Namespace, tmp: Path, *, naive: bool) -> tuple[float
             for hour in range(24):
                 now = clock.now()
                 today = local_day(now, tz)
+                if hour % 6 == 0:  # the dns-check job's schedule ([scheduler] dns_check_hours)
+                    mark_dns_healthy(raw, now)
+                stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
                 sent_keys, bounce_keys, rows = [], [], []
                 for email, limit in limits.items():
                     n = limit // 24 + (1 if hour < limit % 24 else 0)
@@ -184,7 +199,6 @@ def simulate(args: argparse.Namespace, tmp: Path, *, naive: bool) -> tuple[float
                             (SCOPE_MAILBOX_BOUNCE if bounced else SCOPE_MAILBOX, email)
                         )
                         serial += 1
-                        stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
                         rows.append((lead_id, ids[email], OPERATOR, email, f"r{serial}@x.example",
                                      "x.example", "s", "b", f"k{serial}",
                                      "failed" if bounced else "sent", f"<{serial}@bench>",
@@ -192,6 +206,7 @@ def simulate(args: argparse.Namespace, tmp: Path, *, naive: bool) -> tuple[float
                 counts: dict[tuple[str, str], int] = {}
                 for key in sent_keys + bounce_keys:
                     counts[key] = counts.get(key, 0) + 1
+                t_write, c_write = time.perf_counter(), time.process_time()
                 raw.execute("BEGIN")
                 # The dispatcher's counter upsert, batched (the harness's cost, not the guard's).
                 raw.executemany(
@@ -207,16 +222,28 @@ def simulate(args: argparse.Namespace, tmp: Path, *, naive: bool) -> tuple[float
                     rows,
                 )
                 raw.execute("COMMIT")
+                t_monitor, c_monitor = time.perf_counter(), time.process_time()
                 if naive:
                     naive_pass(engine)
                 else:
                     engine.monitor.tick()
+                t_healer, c_healer = time.perf_counter(), time.process_time()
                 engine.healer.tick()
+                spent["writes"] += t_monitor - t_write
+                spent["monitor"] += t_healer - t_monitor
+                spent["healer"] += time.perf_counter() - t_healer
+                cpu["writes"] += c_monitor - c_write
+                cpu["monitor"] += c_healer - c_monitor
+                cpu["healer"] += time.process_time() - c_healer
                 clock.advance(hours=1)
             days_run = day + 1
             if naive and time.perf_counter() - t0 > args.naive_budget:
                 break
-        elapsed = time.perf_counter() - t0
+        elapsed, cpu_all = time.perf_counter() - t0, time.process_time() - c0
+        print(f"[days] {label}: {days_run} days in {elapsed:.1f} s (cpu {cpu_all:.1f} s): "
+              + ", ".join(f"{part} {s:.1f} s (cpu {cpu[part]:.1f} s)" for part, s in spent.items())
+              + f", the rest (the sends' shares and rows, the daily pool read) "
+              f"{elapsed - sum(spent.values()):.1f} s", flush=True)  # fmt: skip
         if days_run < args.days:
             return elapsed / days_run * args.days, days_run, True
         if not naive:
@@ -226,12 +253,35 @@ def simulate(args: argparse.Namespace, tmp: Path, *, naive: bool) -> tuple[float
 
             with engine.db.connect() as conn:
                 phases = conn.execute(select(t.mailbox.c.phase)).scalars().all()
+                moves = Counter(
+                    f"{data['from']}→{data['to']}"
+                    for (data,) in conn.execute(
+                        select(t.event.c.data).where(t.event.c.kind == "phase_change")
+                    )
+                )
             print(f"[days] phases after {args.days} days: "
                   + ", ".join(f"{p} {phases.count(p)}" for p in sorted(set(phases))))  # fmt: skip
+            print("[days] transitions: "
+                  + ", ".join(f"{m} {n}" for m, n in sorted(moves.items())))  # fmt: skip
         return elapsed, days_run, False
     finally:
         raw.close()
         engine.close_sync()
+
+
+def mark_dns_healthy(raw: sqlite3.Connection, now: Any) -> None:
+    """What a passing DNS check of every bench domain writes (engine.dnscheck stores these
+    flags): the world has healthy SPF, DKIM and DMARC and no listing, so the recovery
+    pipeline can walk QUARANTINE → RESTRICTED_SEND → WARM_RECOVERY → HEALTHY instead of
+    waiting for a check that never comes."""
+    stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
+    raw.execute(
+        "UPDATE sending_domain SET spf_ok = 1, dkim_ok = 1, dmarc_ok = 1, blocklisted = 0, "
+        "dns_checked_at = ?, dns_detail = json_object('domain', name, 'spf_ok', json('true'), "
+        "'dkim_ok', json('true'), 'dmarc_ok', json('true'), 'blocklisted', json('false'), "
+        "'healthy', json('true'), 'source', 'bench')",
+        (stamp,),
+    )
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["send_pipeline", "engine", "console"]
+SCRIPTS = ["send_pipeline", "engine", "console", "verify", "monitor", "replies", "scale"]
 
 
 def main() -> int:

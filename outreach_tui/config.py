@@ -137,6 +137,11 @@ class WarmupSettings(_Section):
     """percent kind: growth per day (0.20 = +20 %)."""
     percent_cap: int = Field(50, ge=0)
     """percent kind: the limit stops growing here."""
+    new_mailboxes: bool = True
+    """A mailbox added (config, `mailboxes import`, SMTP_* variables) with neither a
+    `daily_limit` nor a `warmup_started` starts its ramp on the day it is added. false: it
+    sends its full limit from day one (established mailboxes; or give them a past
+    `warmup_started`)."""
 
     def ramp(self) -> WarmupRamp:
         from outreach_tui.core.warmup import WarmupRamp
@@ -163,19 +168,92 @@ class SchedulerSettings(_Section):
     """How often the recovery pipeline runs."""
     dns_check_hours: float = Field(6, gt=0)
     """How often sending domains' DNS is checked."""
+    verify_seconds: float = Field(300, gt=0)
+    """How often unverified leads of active campaigns are verified."""
     misfire_grace_seconds: int = Field(30, ge=1)
     """How late a job may start and still run."""
     plan_batch: int = Field(200, ge=1)
     """Sequence steps the planner renders per tick at most."""
     dispatch_batch: int = Field(100, ge=1)
     """Due sends the dispatcher looks at per tick at most."""
-    lease_seconds: int = Field(120, ge=10)
+    lease_seconds: int = Field(120, ge=2)
     """How long a mailbox's dispatch lease lasts without renewal (a dead process frees it)."""
 
 
 class MonitorSettings(_Section):
     mode: Literal["observe", "suggest", "enforce"] = "enforce"
-    """observe: log only; suggest: notify the operator; enforce: act."""
+    """observe: log only; suggest: notify the operator; enforce: act. The console may switch
+    it at run time (the switch is stored in the database and wins over this file)."""
+    # -- deliverability guard (issue 7): every number of the monitor and the recovery ----
+    window_days: int = Field(7, ge=1)
+    """Rolling window (local days, today included) over which bounce rates are measured."""
+    min_sends: int = Field(20, ge=1)
+    """No verdict on a bounce rate before this many sends in the window."""
+    warn_rate: float = Field(0.03, ge=0, le=1)
+    """A bounce rate above this raises a warning."""
+    pause_rate: float = Field(0.05, ge=0, le=1)
+    """A bounce rate above this pauses the mailbox."""
+    pause_on_complaints: int = Field(1, ge=1)
+    """This many spam complaints in the window pause the mailbox."""
+    resilience_cost: int = Field(15, ge=0)
+    """Resilience points a pause (or a relapse) costs."""
+    cooldown_hours: list[float] = Field(default_factory=lambda: [24.0, 72.0, 168.0], min_length=1)
+    """Cooldown after the 1st, 2nd, 3rd... offence; the last value holds afterwards."""
+    domain_failing_mailboxes: int = Field(3, ge=1)
+    """This many failing mailboxes of one sending domain pause the domain."""
+    domain_cooldown_hours: float = Field(24, ge=0)
+    """A domain the guard paused resumes after this, once a DNS check after the pause is healthy."""
+    campaign_share: float = Field(0.8, gt=0, le=1)
+    """Failures are "concentrated" in a campaign when at least this share of the failing
+    mailboxes' window bounces come from it and their bounce rate outside it is at most
+    warn_rate: the campaign is paused instead of the mailboxes."""
+    campaign_min_mailboxes: int = Field(2, ge=1)
+    """...and at least this many failing mailboxes (crossing now or paused in the window)."""
+    restricted_daily_limit: int = Field(10, ge=0)
+    """RESTRICTED_SEND: flat daily limit."""
+    restricted_clean_sends: int = Field(15, ge=1)
+    """RESTRICTED_SEND: clean sends before WARM_RECOVERY."""
+    restricted_clean_sends_repeat: int = Field(25, ge=1)
+    """RESTRICTED_SEND: clean sends for a repeat offender (offence count above 1)."""
+    recovery_start_limit: int = Field(50, ge=0)
+    """WARM_RECOVERY: daily limit on its first day."""
+    recovery_daily_step: int = Field(5, ge=0)
+    """WARM_RECOVERY: the limit rises by this each day."""
+    recovery_min_days: float = Field(3, ge=0)
+    """WARM_RECOVERY: days before HEALTHY."""
+    recovery_max_rate: float = Field(0.02, ge=0, le=1)
+    """WARM_RECOVERY: bounce rate in the phase must stay under this to graduate."""
+    recovery_min_sends: int = Field(20, ge=0)
+    """WARM_RECOVERY: sends in the phase before it may graduate."""
+
+
+class RepliesSettings(_Section):
+    """The reply inbox: the IMAP poller and what a reply's classification does."""
+
+    mode: Literal["enforce", "suggest"] = "enforce"
+    """enforce: suppress on unsubscribe, refusal, hard bounce and complaint at once;
+    suggest: those suppressions wait in the Inbox for the operator to confirm or relabel."""
+    folder: str = "INBOX"
+    """The folder polled for replies and bounces."""
+    sent_folder: str = "Sent"
+    """Where to look for sends whose outcome is unknown (a folder marked \\Sent wins)."""
+    imap_timeout_seconds: float = Field(30, gt=0)
+    """Seconds to wait for each IMAP reply."""
+    ooo_default_days: float = Field(3, ge=0)
+    """Out-of-office without a stated return date: the next step waits this many days."""
+    reconcile_min_age_minutes: float = Field(15, ge=0)
+    """A send whose outcome is unknown is looked up in Sent only after this long."""
+    commit_batch: int = Field(100, ge=1)
+    """Messages whose effects (and the IMAP cursor past them) commit in one transaction;
+    also how many are fetched at a time (the next batch is fetched while one is applied)."""
+    llm_base_url: str | None = None
+    """OpenAI-compatible API base (…/v1); set: replies the rules leave as "other" are asked."""
+    llm_model: str = "gpt-4o-mini"
+    """Model name sent to the chat completions endpoint."""
+    llm_api_key: SecretRef | None = "env:OPENAI_API_KEY"
+    """Secret reference of the endpoint's key (none: no Authorization header)."""
+    llm_timeout_seconds: float = Field(20, gt=0)
+    """Seconds to wait for the model's answer; past it the reply stays "other"."""
 
 
 class VerifySettings(_Section):
@@ -193,11 +271,112 @@ class VerifySettings(_Section):
     """Per-reply timeout of the probe."""
     probe_port: int = Field(25, ge=1, le=65535)
     """Port the probe connects to."""
+    required: bool = True
+    """Leads wait for verification before the planner queues them; false also turns the
+    background verify-leads job off (`outreach-tui leads verify` still works)."""
+    rcpt_per_session: int = Field(10, ge=1)
+    """Addresses at one mail host asked in one session (1 for hosts that want one)."""
+    domain_cache_hours: float = Field(168, ge=0)
+    """How long a domain's MX, catch-all and disposable facts are trusted."""
+    skip_catch_all_domains: list[str] = Field(
+        default_factory=lambda: [
+            "gmail.com",
+            "googlemail.com",
+            "google.com",
+            "yahoo.com",
+            "outlook.com",
+            "hotmail.com",
+            "live.com",
+            "mail.ru",
+            "yandex.ru",
+        ]
+    )
+    """No random-address test for these domains or MX host domains (they answer RCPT
+    truthfully, or punish probes, or answer 452 to a second RCPT)."""
+    no_probe_domains: list[str] = Field(default_factory=list)
+    """Domains or MX host domains never probed over SMTP (accept-everything providers):
+    their addresses are UNKNOWN with the domain's MX checked."""
+    disposable_domains: list[str] = Field(default_factory=list)
+    """Extra throwaway-address domains, on top of the disposable-email-domains list."""
+    disposable_domains_file: Path | None = None
+    """A file of extra disposable domains, one a line (# comments)."""
+    batch_size: int = Field(500, ge=1)
+    """Leads the verify-leads job verifies per run at most."""
+
+
+class DnsDomainSettings(_Section):
+    """One sending domain's own DNS health settings (`[dns.domains."example.com"]`)."""
+
+    dkim_selectors: list[str] = Field(default_factory=list)
+    """DKIM selectors this domain signs with (instead of `[dns] dkim_selectors`)."""
+    sending_ips: list[str] = Field(default_factory=list)
+    """IPs this domain's mail leaves from (instead of `[dns] sending_ips`)."""
 
 
 class DnsSettings(_Section):
     nameservers: list[str] = Field(default_factory=list)
     """host or host:port; empty: the system resolver."""
+    # -- DNS health (issue 7) -------------------------------------------------------------
+    health_checks: bool = True
+    """Run the scheduled dns-check job (the demo turns it off: its domains are not real)."""
+    timeout_seconds: float = Field(5, gt=0)
+    """Per-lookup timeout of the DNS health check."""
+    dkim_selectors: list[str] = Field(default_factory=list)
+    """DKIM selectors checked on every sending domain without its own list."""
+    sending_ips: list[str] = Field(default_factory=list)
+    """IPs the mail leaves from; empty: the addresses of each mailbox's smtp_host."""
+    dnsbl_zones: list[str] = Field(
+        default_factory=lambda: ["zen.spamhaus.org", "bl.spamcop.net", "b.barracudacentral.org"]
+    )
+    """IP blocklists queried for the sending IPs (reversed octets + zone)."""
+    domain_blocklists: list[str] = Field(default_factory=lambda: ["dbl.spamhaus.org"])
+    """Domain blocklists queried for the sending domain (domain + zone)."""
+    domains: dict[str, DnsDomainSettings] = Field(default_factory=dict)
+    """Per-domain selectors and sending IPs, keyed by domain name."""
+
+    @field_validator("sending_ips")
+    @classmethod
+    def _ip_addresses(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_address(item)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address") from None
+        return value
+
+    def for_domain(self, name: str) -> DnsDomainSettings:
+        wanted = name.strip().rstrip(".").lower()
+        for key, value in self.domains.items():
+            if key.strip().rstrip(".").lower() == wanted:
+                return value
+        return DnsDomainSettings()
+
+
+class AlertsSettings(_Section):
+    quiet_minutes: float = Field(60, ge=0)
+    """The same alert (its key) is not repeated within this many minutes."""
+    telegram_bot_token: SecretRef | None = None
+    """Secret reference to the Telegram bot token (none: no Telegram)."""
+    telegram_chat_id: SecretRef | None = None
+    """Secret reference to the chat id the bot writes to."""
+    telegram_api_base: str = "https://api.telegram.org"
+    """Telegram Bot API base URL."""
+    telegram_min_severity: Literal["critical", "warning", "info"] = "warning"
+    """Least severity sent to Telegram."""
+    slack_webhook_url: SecretRef | None = None
+    """Secret reference to a Slack incoming-webhook URL (none: no Slack)."""
+    slack_min_severity: Literal["critical", "warning", "info"] = "warning"
+    """Least severity sent to Slack."""
+    retries: int = Field(3, ge=0, le=10)
+    """Retries per channel after the first delivery fails (waits 2 s, 4 s, 8 s by default)."""
+    backoff_seconds: float = Field(2.0, ge=0)
+    """First retry wait; it doubles for each further retry."""
+    max_retry_after_seconds: float = Field(300, ge=0)
+    """A 429 asking to wait longer than this gives up instead."""
+    timeout_seconds: float = Field(10, gt=0)
+    """HTTP timeout of one delivery."""
 
 
 class RetrySettings(_Section):
@@ -250,6 +429,8 @@ class MailboxSettings(_Section):
     """IMAP server for replies."""
     imap_port: int = Field(993, ge=1, le=65535)
     """993 (IMAPS) or 143 (STARTTLS)."""
+    imap_security: Literal["starttls", "tls"] | None = None
+    """Pin the IMAP TLS mode; default from the port (993 → tls, else starttls)."""
     imap_user: str | None = None
     """IMAP login (default: smtp_user)."""
     imap_password: SecretRef | None = None
@@ -263,6 +444,9 @@ class MailboxSettings(_Section):
 
     def security(self) -> Literal["starttls", "tls"]:
         return self.smtp_security or ("tls" if self.smtp_port == 465 else "starttls")
+
+    def imap_tls(self) -> Literal["starttls", "tls"]:
+        return self.imap_security or ("tls" if self.imap_port == 993 else "starttls")
 
 
 class Settings(BaseSettings):
@@ -315,8 +499,10 @@ class Settings(BaseSettings):
     warmup: WarmupSettings = Field(default_factory=WarmupSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
+    replies: RepliesSettings = Field(default_factory=RepliesSettings)
     verify: VerifySettings = Field(default_factory=VerifySettings)
     dns: DnsSettings = Field(default_factory=DnsSettings)
+    alerts: AlertsSettings = Field(default_factory=AlertsSettings)
     retry: RetrySettings = Field(default_factory=RetrySettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     tls: TlsSettings = Field(default_factory=TlsSettings)

@@ -8,7 +8,28 @@ import click
 
 from outreach_tui.cli.context import CliContext, friendly_errors, pass_ctx
 from outreach_tui.core.states import CampaignStatus
-from outreach_tui.engine.campaigns import load_campaign_file
+from outreach_tui.core.templates import template_variables
+from outreach_tui.engine.campaigns import CampaignSpec, load_campaign_file
+
+#: What a template may use for every lead (engine/planner.py `lead_variables`); any other
+#: name must be a column of the lead's CSV.
+LEAD_FIELDS = ("email", "domain", "first_name", "last_name", "company", "website",
+               "sender_name", "sender_email")  # fmt: skip
+
+
+def unknown_variables(spec: CampaignSpec, source: Path) -> list[str]:
+    """A typo such as {{compnay}} otherwise shows only when leads stop at that step."""
+    out = []
+    for number, step in enumerate(spec.steps, start=1):
+        for part in ("subject", "body"):
+            text = getattr(step, part)
+            for name in sorted(template_variables(text) - set(LEAD_FIELDS)) if text else ():
+                out.append(
+                    f"{source}: steps[{number}].{part} uses {{{{{name}}}}}, which is not a lead "
+                    f"field ({', '.join(LEAD_FIELDS)}); leads without a {name!r} column and "
+                    "without a default ({{name|default}}) stop at this step"
+                )
+    return out
 
 
 @click.group("campaign")
@@ -29,6 +50,8 @@ def campaign_group() -> None:
 def create(state: CliContext, source: Path) -> None:
     """Create a campaign from a TOML file."""
     spec = load_campaign_file(source)
+    for warning in unknown_variables(spec, source):
+        click.echo(f"warning: {warning}", err=True)
     campaign_id = state.engine().campaigns.create(spec, source_file=str(source))
     click.echo(
         f"created campaign {spec.name!r} (id {campaign_id}, {len(spec.steps)} steps, "

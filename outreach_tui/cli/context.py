@@ -8,14 +8,16 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from outreach_tui.config import Settings, load_settings
 from outreach_tui.core.errors import OutreachError
-from outreach_tui.engine import Engine, build_engine
 from outreach_tui.logsetup import configure_logging
+
+if TYPE_CHECKING:
+    from outreach_tui.engine import Engine
 
 log = logging.getLogger("outreach_tui.cli")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -46,6 +48,9 @@ class CliContext:
 
     def engine(self, *, headless: bool = False) -> Engine:
         if self._engine is None:
+            # Imported here: commands that need no engine (validate) stay light.
+            from outreach_tui.engine import build_engine
+
             self.headless = headless
             self._engine = build_engine(self.settings, headless=headless)
             self.closers.append(self._engine.close_sync)

@@ -1,7 +1,9 @@
-"""`outreach-tui leads import|list` (other lead commands join this group)."""
+"""`outreach-tui leads import|list|verify|why` (other lead commands join this group)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -9,6 +11,7 @@ import click
 from outreach_tui.cli.context import CliContext, friendly_errors, pass_ctx
 from outreach_tui.core.csvsafe import neutralise_cell
 from outreach_tui.core.states import LeadStatus
+from outreach_tui.engine.lead_verification import LeadVerifier
 from outreach_tui.engine.leads import import_leads_csv, page_leads
 
 #: Bad rows printed in full; the rest are counted.
@@ -58,6 +61,29 @@ def list_leads(state: CliContext, status: str | None, limit: int, offset: int) -
         name = " ".join(p for p in (row["first_name"], row["last_name"]) if p)
         cells = (row["email"], row["status"], name, row["company"], row["timezone"], row["source"])
         click.echo("\t".join(neutralise_cell(c) for c in cells))
+
+
+@leads_group.command("verify")
+@click.option("--campaign", default=None, help="Only the leads of this campaign.")
+@click.option("--no-smtp", is_flag=True, help="Check syntax, disposable and MX only.")
+@pass_ctx
+@friendly_errors
+def verify_leads(state: CliContext, campaign: str | None, no_smtp: bool) -> None:
+    """Verify the leads not verified yet that are enrolled in active campaigns (or in
+    CAMPAIGN): status, score and health (GREEN/YELLOW/RED) are written to each lead."""
+    engine = state.engine()
+    verifier = LeadVerifier(engine.db, engine.settings, engine.clock)
+    batch = engine.settings.verify.batch_size
+    totals: Counter[str] = Counter()
+
+    async def run() -> None:
+        while counts := await verifier.run(campaign=campaign, smtp=not no_smtp, limit=batch):
+            totals.update(counts)
+            click.echo(f"{sum(totals.values())} leads verified", err=True)
+
+    asyncio.run(run())
+    parts = ", ".join(f"{status} {n}" for status, n in sorted(totals.items()))
+    click.echo(f"{sum(totals.values())} leads verified" + (f": {parts}" if parts else ""))
 
 
 @leads_group.command("why")

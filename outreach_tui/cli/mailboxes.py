@@ -27,7 +27,10 @@ def import_mailboxes(state: CliContext, file: Path) -> None:
     Passwords must be secret references (env:NAME, file:PATH, keyring:SERVICE/USER).
     """
     engine = state.engine()
-    report = import_mailboxes_csv(engine.db, file, clock=engine.clock)
+    report = import_mailboxes_csv(
+        engine.db, file, clock=engine.clock,
+        warmup_new=engine.settings.warmup.new_mailboxes, tz=engine.settings.tz,
+    )  # fmt: skip
     echo_errors(report.errors, len(report.errors))
     click.echo(f"imported {report.imported}, rejected {report.rejected}")
 

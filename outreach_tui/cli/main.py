@@ -2,24 +2,52 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import click
 
 from outreach_tui import __version__
-from outreach_tui.cli.campaign import campaign_group
 from outreach_tui.cli.console import demo_command, run_console
 from outreach_tui.cli.context import CliContext, friendly_errors
-from outreach_tui.cli.export import export_group
-from outreach_tui.cli.leads import leads_group
-from outreach_tui.cli.mailboxes import mailboxes_group
-from outreach_tui.cli.policy import policy_group
-from outreach_tui.cli.send import send_command
-from outreach_tui.cli.suppression import suppression_group
-from outreach_tui.cli.worker import forecast_command, worker_command
+
+#: Subcommands, imported only when used: `outreach-tui validate` over a million addresses
+#: must not carry the console's and the engine's imports (bench/verify.py measures its
+#: memory). name → "module:attribute".
+LAZY_COMMANDS = {
+    "policy": "outreach_tui.cli.policy:policy_group",
+    "send": "outreach_tui.cli.send:send_command",
+    "suppression": "outreach_tui.cli.suppression:suppression_group",
+    "export": "outreach_tui.cli.export:export_group",
+    "campaign": "outreach_tui.cli.campaign:campaign_group",
+    "worker": "outreach_tui.cli.worker:worker_command",
+    "forecast": "outreach_tui.cli.worker:forecast_command",
+    "leads": "outreach_tui.cli.leads:leads_group",
+    "mailboxes": "outreach_tui.cli.mailboxes:mailboxes_group",
+    "capacity": "outreach_tui.cli.capacity:capacity_command",
+    "validate": "outreach_tui.cli.validate:validate_command",
+    "dns-check": "outreach_tui.cli.dns_check:dns_check_command",
+}
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose LAZY_COMMANDS are imported when first asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            module, _, attribute = LAZY_COMMANDS[cmd_name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(
+    cls=LazyGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.option(
     "--config",
     "config_path",
@@ -48,16 +76,7 @@ def cli(
         friendly_errors(run_console)(state, run_scheduler=not no_scheduler)
 
 
-cli.add_command(policy_group)
-cli.add_command(send_command)
-cli.add_command(suppression_group)
-cli.add_command(export_group)
-cli.add_command(campaign_group)
-cli.add_command(worker_command)
-cli.add_command(forecast_command)
 cli.add_command(demo_command)
-cli.add_command(leads_group)
-cli.add_command(mailboxes_group)
 
 
 def main() -> None:

@@ -8,8 +8,22 @@ import sys
 import click
 
 from outreach_tui.cli.context import CliContext, friendly_errors, pass_ctx
+from outreach_tui.config import Settings
 from outreach_tui.core.csvsafe import neutralise_cell
+from outreach_tui.core.errors import ConfigError
 from outreach_tui.engine.worker import Mode, run_worker
+from outreach_tui.secrets import resolve_secret
+
+
+def unresolvable_secrets(settings: Settings) -> list[str]:
+    """One sentence per configured SMTP password reference that does not resolve now."""
+    problems = []
+    for box in settings.all_mailboxes():
+        try:
+            resolve_secret(box.smtp_password, key=f"mailboxes[{box.email}].smtp_password")
+        except ConfigError as exc:
+            problems.append(str(exc))
+    return problems
 
 
 @click.command("worker")
@@ -28,6 +42,9 @@ def worker_command(state: CliContext, mode: str | None) -> None:
     SIGTERM lets the send in flight finish, then exits 0."""
     state.headless = True
     engine = state.engine(headless=True)
+    for problem in unresolvable_secrets(state.settings):
+        # Said at start, naming the key: otherwise the operator only sees sends fail later.
+        click.echo(f"warning: {problem}; this mailbox cannot send", err=True)
     chosen: Mode = "forever" if mode is None else mode  # type: ignore[assignment]
     code = asyncio.run(run_worker(engine, chosen))
     sys.exit(code)

@@ -13,8 +13,10 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Row,
+    String,
     and_,
     bindparam,
+    cast,
     exists,
     func,
     insert,
@@ -425,14 +427,30 @@ def record_idempotency(conn: Connection, key: str, attempt_id: int, at: datetime
     stmt.execute(conn, {"key": key, "attempt_id": attempt_id, "sent_at": at})
 
 
-def mark_interrupted_unknown(conn: Connection, at: datetime) -> list[int]:
-    """Attempts left in `sending` by a crash become `unknown` (never re-sent blindly)."""
-    ids = [
-        row[0]
-        for row in conn.execute(
-            select(t.attempt.c.id).where(t.attempt.c.state == AttemptState.SENDING.value)
+def mark_interrupted_unknown(
+    conn: Connection,
+    at: datetime,
+    *,
+    mailbox_ids: list[int] | None = None,
+    unless_leased: bool = False,
+) -> list[int]:
+    """Attempts left in `sending` by a crash become `unknown` (never re-sent blindly).
+
+    `mailbox_ids`: only those mailboxes' attempts (a dead worker's mailboxes, taken over).
+    `unless_leased`: leave the attempts of mailboxes some live process holds: with several
+    workers on one database, a worker starting up must not judge another's send in flight.
+    """
+    query = select(t.attempt.c.id).where(t.attempt.c.state == AttemptState.SENDING.value)
+    if mailbox_ids is not None:
+        query = query.where(t.attempt.c.mailbox_id.in_(mailbox_ids))
+    if unless_leased:
+        query = query.where(
+            ~exists().where(
+                t.lease.c.name == literal("mailbox:") + cast(t.attempt.c.mailbox_id, String),
+                t.lease.c.expires_at >= at,
+            )
         )
-    ]
+    ids = [row[0] for row in conn.execute(query)]
     if ids:
         conn.execute(
             update(t.attempt)
@@ -445,6 +463,46 @@ def mark_interrupted_unknown(conn: Connection, at: datetime) -> list[int]:
             )
         )
     return ids
+
+
+def lock_scopes(conn: Connection, *keys: str) -> None:
+    """PostgreSQL: take transaction-scoped advisory locks on `keys` (in the order given),
+    held until COMMIT; a no-op on SQLite, whose BEGIN IMMEDIATE already lets one writer in.
+
+    What makes the caps hold across workers: a policy check counts the sends of today plus
+    those in flight, then claims the attempt, in one transaction. Under READ COMMITTED two
+    workers could both count 19 of 20 and both claim; with the scope's lock held from before
+    the count to the COMMIT, the second one waits, then counts (a fresh snapshot per
+    statement) the first one's claim.
+    """
+    if conn.dialect.name != "postgresql" or not keys:
+        return
+    conn.execute(_ADVISORY_LOCKS[len(keys)], {f"k{i}": key for i, key in enumerate(keys)})
+
+
+def operator_scope(operator_id: str) -> str:
+    return f"outreach:{SCOPE_USER}:{operator_id}"
+
+
+def cap_scopes(recipient_domain: str, mailbox_email: str) -> tuple[str, str]:
+    """The lock keys of the caps a send to `recipient_domain` from a mailbox counts against."""
+    return (
+        f"outreach:{SCOPE_DOMAIN}:{recipient_domain}",
+        f"outreach:{SCOPE_MAILBOX}:{mailbox_email}",
+    )
+
+
+def _advisory_lock_statement(count: int) -> Any:
+    # Select-list items are evaluated left to right: the locks are taken in the order given.
+    return select(
+        *(
+            func.pg_advisory_xact_lock(func.hashtextextended(bindparam(f"k{i}", type_=String), 0))
+            for i in range(count)
+        )
+    )
+
+
+_ADVISORY_LOCKS = {n: _advisory_lock_statement(n) for n in range(1, 5)}
 
 
 def ids(rows: Iterable[Row[Any]]) -> list[int]:

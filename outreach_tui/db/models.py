@@ -59,6 +59,7 @@ class Mailbox(SQLModel, table=True):
     verify_tls: bool = True
     imap_host: str | None = None
     imap_port: int = 993
+    imap_security: str = "tls"  # tls (IMAPS) | starttls (pinned, never plaintext); migration 0005
     imap_user: str | None = None
     imap_password_ref: str | None = None
     source: str = "config"  # config | csv | env
@@ -76,6 +77,13 @@ class Mailbox(SQLModel, table=True):
     needs_review: bool = False
     paused_reason: str | None = None
     version: int = 0
+    # Deliverability guard (migration 0006): the campaigns a pause took the mailbox out of
+    # (it goes back into them when HEALTHY), and its counters on the day its phase began, so
+    # "sends in this phase" is read from the daily counters alone.
+    paused_campaigns: list[int] | None = Field(default=None, sa_column=Column(JSON))
+    phase_sent_base: int = 0
+    phase_bounced_base: int = 0
+    phase_complaint_base: int = 0
     # Pacing
     last_sent_at: datetime | None = _ts(default=None)
     next_send_at: datetime | None = _ts(default=None)
@@ -240,7 +248,7 @@ class DailyCounter(SQLModel, table=True):
 
     __tablename__ = "daily_counter"
 
-    scope: str = Field(primary_key=True, max_length=16)
+    scope: str = Field(primary_key=True, max_length=32)  # 0007: mailbox_soft_bounce, ...
     key: str = Field(primary_key=True, max_length=320)
     day: date = Field(primary_key=True)
     count: int = 0
@@ -255,7 +263,13 @@ class IdempotencyKey(SQLModel, table=True):
 
 
 class Reply(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("mailbox_id", "folder", "uidvalidity", "uid"),)
+    __table_args__ = (
+        UniqueConstraint("mailbox_id", "folder", "uidvalidity", "uid"),
+        # A re-scan (new UIDVALIDITY) finds a message it already applied by its Message-ID
+        # (or, without one, by the digest of its bytes): migration 0005.
+        Index("ix_reply_mailbox_message", "mailbox_id", "message_id"),
+        Index("ix_reply_mailbox_digest", "mailbox_id", "digest"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     mailbox_id: int = Field(foreign_key="mailbox.id", index=True)
@@ -275,6 +289,15 @@ class Reply(SQLModel, table=True):
     raw: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     handled: bool = False
     created_at: datetime = _ts()
+    # Reply inbox (migration 0005): why the class, what could not be read, the address the
+    # effects are about (the sender, or a bounce's failed recipient), the SHA-256 of `raw`,
+    # and the review state of a suppression that SUGGEST mode held back
+    # (pending | confirmed | dismissed; None: nothing to review).
+    reason: str | None = None
+    problem: str | None = None
+    affected_email: str | None = None
+    digest: str | None = Field(default=None, max_length=64)
+    review: str | None = Field(default=None, index=True)
 
 
 class ImapCursor(SQLModel, table=True):
@@ -298,6 +321,7 @@ class DomainInsight(SQLModel, table=True):
     catch_all: bool | None = None
     disposable: bool = False
     one_rcpt_per_session: bool = False
+    probe_refused: bool = False  # the MX answered a probe with 5.7.x: probe it no more
     checked_at: datetime = _ts()
     expires_at: datetime = _ts()
 

@@ -3,6 +3,11 @@
 SQLite: WAL, a busy timeout, foreign keys on, and write transactions that begin with
 BEGIN IMMEDIATE so two writers queue on the lock instead of failing half-way with
 "database is locked" when a read transaction tries to upgrade.
+
+PostgreSQL (psycopg 3, `postgresql+psycopg://`): READ COMMITTED, a connection pool sized
+for the engine's concurrent users; what BEGIN IMMEDIATE gives SQLite (no writer between a
+policy check and the row it allows) comes from row locks and transaction-scoped advisory
+locks taken by the code that needs them (db/ledger.py `lock_scopes`, engine/leases.py).
 """
 
 from __future__ import annotations
@@ -197,9 +202,18 @@ class GroupCommit:
     """
 
     def __init__(
-        self, engine: Engine, executor: Executor | None = None, *, commit_thread: bool = True
+        self,
+        engine: Engine,
+        executor: Executor | None = None,
+        *,
+        commit_thread: bool = True,
+        on_begin: Callable[[Connection], None] | None = None,
     ) -> None:
         self._engine = engine
+        #: Run first in every transaction (e.g. PostgreSQL's per-operator lock, so the
+        #: transactions of several workers that touch the same caps queue instead of
+        #: deadlocking on each other's row and advisory locks).
+        self._on_begin = on_begin
         self._executor = executor
         self._commit_thread = commit_thread
         self._committer: ThreadPoolExecutor | None = None
@@ -276,6 +290,8 @@ class GroupCommit:
         try:
             trans = conn.begin()
             try:
+                if self._on_begin is not None:
+                    self._on_begin(conn)
                 results = [(True, fn(conn)) for fn in fns]
             except Exception:
                 trans.rollback()
@@ -307,6 +323,8 @@ class GroupCommit:
         """The whole transaction on the calling thread."""
         try:
             with write_tx(self._engine) as conn:
+                if self._on_begin is not None:
+                    self._on_begin(conn)
                 results = [(True, fn(conn)) for fn in fns]
         except Exception as exc:
             if len(fns) == 1:
@@ -320,6 +338,8 @@ class GroupCommit:
         for fn in fns:
             try:
                 with write_tx(self._engine) as conn:
+                    if self._on_begin is not None:
+                        self._on_begin(conn)
                     isolated.append((True, fn(conn)))
             except Exception as exc:
                 isolated.append((False, exc))

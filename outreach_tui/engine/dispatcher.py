@@ -22,7 +22,21 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Integer, Row, bindparam, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Integer,
+    Row,
+    String,
+    bindparam,
+    cast,
+    delete,
+    exists,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -42,9 +56,9 @@ from outreach_tui.db import tables as t
 from outreach_tui.db.session import DriverStatement, read_tx, write_tx
 from outreach_tui.engine import leases
 from outreach_tui.engine.clock import Clock
-from outreach_tui.engine.pipeline import SendOutcome, SendPipeline
+from outreach_tui.engine.pipeline import LEASE_LOST, SendOutcome, SendPipeline
 from outreach_tui.engine.planner import CampaignPlan, load_campaigns
-from outreach_tui.engine.pool import SCOPE_MAILBOX_BOUNCE, blocked_reason
+from outreach_tui.engine.pool import SCOPE_MAILBOX_BOUNCE, blocked_reason, mailboxes_at_limit
 from outreach_tui.engine.sequences import (
     advance_after_send,
     hold_enrollment,
@@ -129,6 +143,18 @@ _RESCHEDULE = DriverStatement(
     .values(next_attempt_at=bindparam("next_attempt_at"), updated_at=bindparam("updated_at"))
 )
 _L = t.lease
+# PostgreSQL, several workers: only attempts of mailboxes no other live process holds, so
+# each worker's batch is work it may do (anti-join on the lease's primary key).
+_DUE_SHARED = _DUE.where(
+    ~exists().where(
+        _L.c.name == literal(leases.MAILBOX_PREFIX) + cast(_A.c.mailbox_id, String),
+        _L.c.holder != bindparam("holder"),
+        _L.c.expires_at >= bindparam("now"),
+    )
+)
+_RELEASE_LEASES = delete(_L).where(
+    _L.c.name.in_(bindparam("names", expanding=True)), _L.c.holder == bindparam("b_holder")
+)
 _RENEW_LEASES = (
     update(_L)
     .where(_L.c.name.in_(bindparam("names", expanding=True)), _L.c.holder == bindparam("b_holder"))
@@ -143,6 +169,11 @@ _TAKE_EXPIRED_LEASES = (
     )
     .returning(_L.c.name)
 )
+
+
+def _mailbox_fault(outcome: SendOutcome) -> bool:
+    """The mailbox's server or credentials are at fault: it stops for now (no gap)."""
+    return outcome.error_class is not None and outcome.error_class.counts_against_mailbox
 
 
 class Dispatcher:
@@ -164,17 +195,24 @@ class Dispatcher:
         self.stopping = False
         """Set on SIGTERM: the send in flight finishes, no new one starts."""
         self.held_leases: set[int] = set()
+        #: Several processes on one PostgreSQL: presence, fair shares of the mailboxes,
+        #: take-over of a dead worker's mailboxes (SQLite keeps its one-machine behaviour).
+        self.shared = db.dialect.name != "sqlite"
 
     def due_attempts(self, conn: Connection, now: datetime) -> list[Row[Any]]:
-        return list(
-            conn.execute(_DUE, {"now": now, "limit": self.settings.scheduler.dispatch_batch})
-        )
+        params = {"now": now, "limit": self.settings.scheduler.dispatch_batch}
+        if self.shared:
+            return list(conn.execute(_DUE_SHARED, {**params, "holder": self.holder}))
+        return list(conn.execute(_DUE, params))
 
     async def tick(self) -> DispatchReport:
         report = DispatchReport()
         if self.stopping:
             return report
         now = self.clock.now()
+        presence = (
+            await self.pipeline.write(partial(self._presence, now=now)) if self.shared else None
+        )
         with read_tx(self.db) as conn:
             due = self.due_attempts(conn, now)
             if not due:
@@ -184,14 +222,22 @@ class Dispatcher:
             for row in due:
                 by_mailbox[row.mailbox_id].append(row)
             mailboxes = {m.id: m for m in conn.execute(_MAILBOXES, {"ids": list(by_mailbox)})}
+            # Today's limit (warmup, RESTRICTED_SEND, WARM_RECOVERY) holds here too.
+            full = mailboxes_at_limit(
+                conn, list(mailboxes.values()), now=now, settings=self.settings
+            )
         ready = [
             mid
             for mid in by_mailbox
             if mid in mailboxes
+            and mid not in full
             and blocked_reason(mailboxes[mid], now) is None
             and (mailboxes[mid].next_send_at is None or mailboxes[mid].next_send_at <= now)
         ]
-        ready = await self._lease(ready, now, report)
+        release: list[int] = []
+        if presence is not None:
+            ready, release = self._share(ready, *presence)
+        ready = await self._lease(ready, now, report, release)
         semaphore = asyncio.Semaphore(MAILBOX_CONCURRENCY)
 
         async def run(mid: int) -> None:
@@ -201,30 +247,69 @@ class Dispatcher:
         await asyncio.gather(*(run(mid) for mid in ready))
         return report
 
+    def _presence(self, conn: Connection, now: datetime) -> tuple[int, int]:
+        """Heartbeat in `worker_process`; (live processes, mailboxes other processes hold)."""
+        ttl = self.settings.scheduler.lease_seconds
+        leases.heartbeat(conn, self.holder, now)
+        return (
+            leases.live_workers(conn, now, ttl),
+            leases.mailboxes_held_elsewhere(conn, self.holder, now),
+        )
+
+    def _share(
+        self, ready: list[int], workers: int, held_elsewhere: int
+    ) -> tuple[list[int], list[int]]:
+        """(mailboxes to lease, own leases to give up): this process's even share of the
+        mailboxes with work, its own first (no churn); a worker that started first and
+        took everything hands the surplus back as the others arrive."""
+        share = leases.fair_share(len(ready), held_elsewhere, workers)
+        ordered = sorted(ready, key=lambda mid: mid not in self.held_leases)
+        return ordered[:share], [mid for mid in ordered[share:] if mid in self.held_leases]
+
     async def _lease(
-        self, mailbox_ids: list[int], now: datetime, report: DispatchReport
+        self,
+        mailbox_ids: list[int],
+        now: datetime,
+        report: DispatchReport,
+        release: list[int] | None = None,
     ) -> list[int]:
-        if not mailbox_ids:
+        if not mailbox_ids and not release:
             return []
         granted = await self.pipeline.write(
-            partial(self._acquire_leases, mailbox_ids=mailbox_ids, now=now)
+            partial(self._acquire_leases, mailbox_ids=mailbox_ids, now=now, release=release)
         )
         report.mailboxes_leased_elsewhere += len(mailbox_ids) - len(granted)
+        self.held_leases.difference_update(release or ())
         self.held_leases.update(granted)
         return granted
 
-    def _acquire_leases(self, conn: Connection, mailbox_ids: list[int], now: datetime) -> list[int]:
+    def _acquire_leases(
+        self,
+        conn: Connection,
+        mailbox_ids: list[int],
+        now: datetime,
+        release: list[int] | None = None,
+    ) -> list[int]:
         """`leases.acquire` for many mailboxes in three statements: renew ours, take the
-        expired ones, create the missing ones; a lease another live holder has stays its."""
+        expired ones, create the missing ones; a lease another live holder has stays its.
+        `release`: own leases given up in the same transaction."""
+        if release:
+            conn.execute(
+                _RELEASE_LEASES,
+                {"names": [leases.mailbox_lease(m) for m in release], "b_holder": self.holder},
+            )
+        if not mailbox_ids:
+            return []
         expires = now + timedelta(seconds=self.settings.scheduler.lease_seconds)
         names = {leases.mailbox_lease(mid): mid for mid in mailbox_ids}
         params = {"b_holder": self.holder, "expires": expires, "now": now}
         got = set(conn.execute(_RENEW_LEASES, {"names": list(names), **params}).scalars().all())
         rest = [name for name in names if name not in got]
         if rest:
-            got.update(
-                conn.execute(_TAKE_EXPIRED_LEASES, {"names": rest, **params}).scalars().all()
-            )
+            taken = conn.execute(_TAKE_EXPIRED_LEASES, {"names": rest, **params}).scalars().all()
+            got.update(taken)
+            if taken and self.shared:
+                self._settle_orphans(conn, [names[name] for name in taken], now)
             rest = [name for name in rest if name not in got]
         if rest:
             insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
@@ -275,23 +360,38 @@ class Dispatcher:
                     await write(partial(self._stop_replied, item=item, now=now))
                     report.blocked += 1
                     continue
-            outcome = await self.pipeline.send_attempt(item.id)
+            gap = [0.0]
+            outcome = await self.pipeline.send_attempt(
+                item.id,
+                then=partial(self._after_outcome, mailbox=mailbox, item=item, gap=gap),
+                lease_holder=self.holder if self.shared else None,
+            )
             if outcome.status == "skipped":
+                if outcome.message == LEASE_LOST:  # another process has this mailbox now
+                    self.held_leases.discard(mailbox.id)
+                    return
                 continue
             sends += 1
             report.outcomes.append(outcome)
             status = outcome.status
             setattr(report, status, getattr(report, status) + 1)
-            # The mailbox's server or credentials are at fault: stop for now (no gap).
-            mailbox_fault = (
-                outcome.error_class is not None and outcome.error_class.counts_against_mailbox
-            )
-            pace = not mailbox_fault and status in ("sent", "failed", "unknown")
-            gap = await write(
-                partial(self._after_send, mailbox=mailbox, item=item, outcome=outcome, pace=pace)
-            )
-            if mailbox_fault or gap > 0:
+            if _mailbox_fault(outcome) or gap[0] > 0:
                 return
+
+    def _after_outcome(
+        self,
+        conn: Connection,
+        outcome: SendOutcome,
+        *,
+        mailbox: Row[Any],
+        item: Row[Any],
+        gap: list[float],
+    ) -> None:
+        """`_after_send` inside the pipeline's transaction that records the outcome, so a
+        crash can never leave a sent step whose sequence did not move on; `gap[0]` gets
+        the pacing gap."""
+        pace = not _mailbox_fault(outcome) and outcome.status in ("sent", "failed", "unknown")
+        gap[0] = self._after_send(conn, mailbox, item, outcome, pace)
 
     def _after_send(
         self, conn: Connection, mailbox: Row[Any], item: Row[Any], outcome: SendOutcome, pace: bool
@@ -356,11 +456,38 @@ class Dispatcher:
             now=now,
         )
 
+    def _settle_orphans(self, conn: Connection, mailbox_ids: list[int], now: datetime) -> None:
+        """Mailboxes taken over from a holder whose lease expired (it died, or stalled):
+        its sends in flight may or may not have gone out, so they become `unknown` (never
+        re-sent blindly) and their sequences wait for the operator, as after a crash."""
+        found = ledger.mark_interrupted_unknown(conn, now, mailbox_ids=mailbox_ids)
+        if not found:
+            return
+        reason = "the process sending it stopped; outcome unknown, not resent"
+        enrollments = conn.execute(
+            select(_A.c.campaign_lead_id).where(
+                _A.c.id.in_(found), _A.c.campaign_lead_id.is_not(None)
+            )
+        ).scalars()
+        for enrollment_id in enrollments:
+            hold_enrollment(conn, enrollment_id, reason, now)
+        for attempt_id in found:
+            ledger.write_event(
+                conn, kind="attempt_unknown", severity="warning", subject_type="attempt",
+                subject_id=attempt_id, at=now, message=reason,
+            )  # fmt: skip
+        log.warning("took over mailboxes %s: %d sends in flight marked unknown", mailbox_ids,
+                    len(found))  # fmt: skip
+
     def release_leases(self) -> None:
-        if not self.held_leases:
+        """On exit: give up every lease (mailboxes, the planner's) and, on a shared
+        database, leave the worker list."""
+        if not self.held_leases and not self.shared:
             return
         with write_tx(self.db) as conn:
             leases.release_all(conn, self.holder)
+            if self.shared:
+                leases.unregister(conn, self.holder)
         self.held_leases.clear()
 
     def next_due_at(self) -> datetime | None:

@@ -15,24 +15,30 @@ from sqlalchemy import insert, select
 from outreach_tui.config import Settings
 from outreach_tui.core.policy import PolicyDecision
 from outreach_tui.core.states import LeadStatus
-from outreach_tui.db import migrate
+from outreach_tui.db import ledger, migrate
 from outreach_tui.db import tables as t
 from outreach_tui.db.session import make_engine, read_tx, write_tx
 from outreach_tui.engine.actions import OperatorActions
+from outreach_tui.engine.alerts import Alerter
 from outreach_tui.engine.approval import ApprovalQueue
 from outreach_tui.engine.campaigns import CampaignService
 from outreach_tui.engine.clock import Clock, SystemClock
 from outreach_tui.engine.dispatcher import Dispatcher, DispatchReport
+from outreach_tui.engine.dnscheck import DnsHealthService
 from outreach_tui.engine.explain import Explainer
+from outreach_tui.engine.guard import GuardActor, Mode, Suggestion
+from outreach_tui.engine.healer import Healer
 from outreach_tui.engine.identity import operator_id as resolve_operator
-from outreach_tui.engine.leases import new_holder_id
-from outreach_tui.engine.mailboxes import sync_mailboxes
+from outreach_tui.engine.inbox import Inbox, InboxCycle
+from outreach_tui.engine.leases import new_holder_id, release_dead_local
+from outreach_tui.engine.mailboxes import new_mailbox_warmup_day, sync_mailboxes
 from outreach_tui.engine.monitor import Monitor
 from outreach_tui.engine.pipeline import SendOutcome, SendPipeline, SendRequest
 from outreach_tui.engine.planner import Planner, PlanReport
 from outreach_tui.engine.queries import Queries
 from outreach_tui.engine.sequences import stop_lead
 from outreach_tui.engine.suppression import SuppressionService
+from outreach_tui.mail.inbound import ReplyKind
 from outreach_tui.mail.smtp import MailSender, SmtpTransport
 
 log = logging.getLogger(__name__)
@@ -55,6 +61,17 @@ class Engine:
     queries: Queries
     actions: OperatorActions
     monitor: Monitor
+    healer: Healer
+    """The recovery pipeline (the `heal` job)."""
+    guard: GuardActor
+    """Carries out the monitor's and healer's decisions by mode; suggestions; mode switch."""
+    alerts: Alerter
+    """Raise alerts here (`await engine.alerts.send(alert)`, or `.submit(alert)` from sync
+    code): an `alert` event always, Telegram/Slack when configured, repeats suppressed."""
+    dns_health: DnsHealthService
+    """Sending domains' SPF/DKIM/DMARC/MX/blocklist checks (`check`, `check_all`)."""
+    inbox: Inbox
+    """The reply inbox: IMAP polling, suggestions, relabelling, answering (engine/inbox.py)."""
     holder: str
     """This process's identity in leases (host, pid, a random part)."""
     headless: bool = False
@@ -78,6 +95,28 @@ class Engine:
     async def dispatch(self) -> DispatchReport:
         """One dispatcher tick: send the approved attempts that are due."""
         return await self.dispatcher.tick()
+
+    async def poll_replies(self) -> InboxCycle:
+        """One reply-inbox cycle: poll every IMAP mailbox, then settle unknown sends."""
+        return await self.inbox.poll()
+
+    async def reply_to(self, reply_id: int, body: str) -> SendOutcome:
+        """Answer reply `reply_id` in its thread, from the mailbox that received it, through
+        the send pipeline (policy, ledger, SMTP, audit). The operator is this session's."""
+        return await self.inbox.reply_to(reply_id, body)
+
+    def confirm_suggestion(self, reply_id: int) -> bool:
+        """SUGGEST mode: apply the suppression reply `reply_id` held back (audited)."""
+        return self.inbox.confirm_suggestion(reply_id)
+
+    def dismiss_reply_suggestion(self, reply_id: int) -> bool:
+        """SUGGEST mode: drop the suppression reply `reply_id` suggested (audited)."""
+        return self.inbox.dismiss_suggestion(reply_id)
+
+    def relabel_reply(self, reply_id: int, kind: ReplyKind) -> bool:
+        """Correct a reply's class: the old class's effects are undone where they can be,
+        the new class's applied (audited)."""
+        return self.inbox.relabel_reply(reply_id, kind)
 
     def stop_sequences(
         self,
@@ -106,13 +145,39 @@ class Engine:
                 company_wide=company_wide,
             )
 
+    # Deliverability guard: the console's mode switch and suggestion list call these.
+
+    def monitor_mode(self) -> Mode:
+        """observe | suggest | enforce: the run-time switch, else `[monitor] mode`."""
+        return self.guard.mode()
+
+    def set_monitor_mode(self, mode: str, operator: str | None = None) -> Mode:
+        """Switch the guard's mode for every process on this database (read each pass)."""
+        result = self.guard.set_mode(mode, operator or self.operator_id)
+        self.settings.monitor.mode = result
+        return result
+
+    def accept_suggestion(self, event_id: int, operator: str | None = None) -> bool:
+        """Apply a "suggestion" event's action (compare-and-set); False when it went stale."""
+        return self.guard.accept_suggestion(event_id, operator or self.operator_id)
+
+    def open_suggestions(self, limit: int = 100) -> list[Suggestion]:
+        """The guard's suggestions waiting for the operator, newest first."""
+        return self.guard.open_suggestions(limit)
+
+    def dismiss_suggestion(self, event_id: int, operator: str | None = None) -> bool:
+        """Close a "suggestion" event without acting (audited)."""
+        return self.guard.dismiss_suggestion(event_id, operator or self.operator_id)
+
     async def aclose(self) -> None:
+        await self.alerts.drain()
         self.dispatcher.release_leases()
         await self.transport.close()
         self.pipeline.close()
         self.db.dispose()
 
     def close_sync(self) -> None:
+        self.alerts.join_threads()
         self.dispatcher.release_leases()
         self.pipeline.close()
         self.db.dispose()
@@ -140,17 +205,36 @@ def build_engine(
     operator = resolve_operator(headless=headless, configured=settings.operator.id)
     now = clock.now()
     with write_tx(db) as conn:
+        # PostgreSQL: the config sync rewrites every mailbox row, as running workers' sends
+        # do; taking the operator's lock first (as they do) queues it instead of deadlocking.
+        ledger.lock_scopes(conn, ledger.operator_scope(operator))
         if conn.execute(select(t.operator.c.id).where(t.operator.c.id == operator)).first() is None:
             conn.execute(
                 insert(t.operator).values(id=operator, display_name=operator, created_at=now)
             )
         if sync_config:
-            sync_mailboxes(conn, settings.all_mailboxes(), at=now)
+            sync_mailboxes(
+                conn,
+                settings.all_mailboxes(),
+                at=now,
+                warmup_from=new_mailbox_warmup_day(settings, now),
+            )
+        # A worker restarted after a kill must not wait out its dead predecessor's leases.
+        if freed := release_dead_local(conn):
+            log.warning("freed the leases of processes that are gone: %s", ", ".join(freed))
     transport = transport or SmtpTransport()
     pipeline = SendPipeline(
         db=db, settings=settings, clock=clock, transport=transport, operator_id=operator
     )
     holder = new_holder_id("worker" if headless else "console")
+    alerts = Alerter(db, settings, clock)
+    guard = GuardActor(db, settings, clock, operator)
+    dns_health = DnsHealthService(db, settings, clock, alerts)
+
+    async def check_domains(names: list[str]) -> None:
+        for name in names:
+            await dns_health.check(name)
+
     engine = Engine(
         settings=settings,
         db=db,
@@ -166,7 +250,14 @@ def build_engine(
         explainer=Explainer(db, settings, clock, pipeline, holder),
         queries=Queries(db, settings, clock),
         actions=OperatorActions(db, clock, operator),
-        monitor=Monitor(db, settings, clock, operator),
+        monitor=Monitor(db, settings, clock, operator, actor=guard, sink=alerts),
+        healer=Healer(
+            db, settings, clock, operator, actor=guard, sink=alerts, request_dns=check_domains
+        ),
+        guard=guard,
+        alerts=alerts,
+        dns_health=dns_health,
+        inbox=Inbox(db, settings, clock, pipeline, operator),
         holder=holder,
         headless=headless,
     )

@@ -21,6 +21,7 @@ from outreach_tui.core.days import local_day
 from outreach_tui.core.rotation import choose_mailbox, pacing_gap
 from outreach_tui.core.states import AttemptState, CampaignStatus, EnrollmentState, LeadStatus
 from outreach_tui.core.templates import MissingVariable, TemplateSyntaxError
+from outreach_tui.core.verification import WAITING_FOR_VERIFICATION
 from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
 from outreach_tui.db.session import read_tx
@@ -98,6 +99,15 @@ class Explainer:
                         "health",
                         None,
                         f"verification health YELLOW: at most {cap} per mailbox a day",
+                    )
+                )
+            elif lead.health is None and self.settings.verify.required:
+                lines.append(
+                    WhyLine(
+                        "health",
+                        None,
+                        f"{WAITING_FOR_VERIFICATION} (the verify-leads job, or "
+                        "outreach-tui leads verify)",
                     )
                 )
             enrollments = conn.execute(
@@ -352,7 +362,9 @@ class Explainer:
                     (t.campaign_lead.c.next_due_at.is_(None))
                     | (t.campaign_lead.c.next_due_at <= end),
                     t.lead.c.status.in_([LeadStatus.NEW.value, LeadStatus.CONTACTED.value]),
-                    (t.lead.c.health.is_(None)) | (t.lead.c.health != "RED"),
+                    t.lead.c.health.in_(["GREEN", "YELLOW"])
+                    if self.settings.verify.required
+                    else (t.lead.c.health.is_(None)) | (t.lead.c.health != "RED"),
                 )
                 .order_by(t.campaign_lead.c.next_due_at, t.campaign_lead.c.id)
                 .limit(limit)

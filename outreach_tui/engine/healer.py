@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, or_, select
 
 from outreach_tui.config import Settings
-from outreach_tui.core.days import local_day
-from outreach_tui.core.recovery import next_step
+from outreach_tui.core.days import day_start_utc, local_day
+from outreach_tui.core.recovery import Rates, Transition, next_step
 from outreach_tui.core.states import MailboxPhase
 from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
@@ -50,6 +50,9 @@ _HEALING = (
     MailboxPhase.RESTRICTED_SEND.value,
     MailboxPhase.WARM_RECOVERY.value,
 )
+_HEALING_DOMAINS = select(t.mailbox.c.domain_id).where(t.mailbox.c.phase.in_(_HEALING))
+_RECOVERING = (MailboxPhase.RESTRICTED_SEND.value, MailboxPhase.WARM_RECOVERY.value)
+NO_SENDS = Rates()
 
 
 def dns_healthy(domain: Any) -> bool:
@@ -127,17 +130,25 @@ class Healer:
                         d.c.id, d.c.name, d.c.paused, d.c.paused_reason, d.c.paused_at,
                         d.c.spf_ok, d.c.dkim_ok, d.c.dmarc_ok, d.c.blocklisted,
                         d.c.dns_checked_at,
+                    ).where(
+                        # Only the domains this pass can act on.
+                        or_(d.c.paused.is_(True), d.c.id.in_(_HEALING_DOMAINS))
                     )
                 )
             }  # fmt: skip
             boxes = conn.execute(
                 select(*MAILBOX_COLUMNS).where(t.mailbox.c.phase.in_(_HEALING))
             ).all()
-            rates = phase_rates_many(conn, list(boxes), self.settings)
+            # Only a recovering mailbox's step depends on its sends in the phase; a PAUSED or
+            # QUARANTINE one's rate is read only when it moves (for the event and the alert).
+            rates = phase_rates_many(
+                conn, [box for box in boxes if box.phase in _RECOVERING], self.settings
+            )
+            moving: list[tuple[Any, Transition]] = []
             for box in boxes:
                 domain = domains.get(box.domain_id)
                 state = mailbox_state(box)
-                in_phase = rates[box.id]
+                in_phase = rates.get(box.id, NO_SENDS)
                 healthy = dns_healthy(domain)
                 step = next_step(state, in_phase, now=now, dns_healthy=healthy, rules=rules)
                 if (
@@ -148,13 +159,20 @@ class Healer:
                 ):
                     unchecked.add(domain.name)
                 if step is not None:
-                    actions.append(
-                        GuardAction(
-                            type="mailbox", subject_id=box.id, label=box.email,
-                            reason=step.reason, transition=step, version=box.version,
-                            rate=in_phase.bounce_rate,
-                        )
-                    )  # fmt: skip
+                    moving.append((box, step))
+            rates.update(
+                phase_rates_many(
+                    conn, [box for box, _ in moving if box.id not in rates], self.settings
+                )
+            )
+            for box, step in moving:
+                actions.append(
+                    GuardAction(
+                        type="mailbox", subject_id=box.id, label=box.email,
+                        reason=step.reason, transition=step, version=box.version,
+                        rate=rates[box.id].bounce_rate,
+                    )
+                )  # fmt: skip
         cooldown = timedelta(hours=self.settings.monitor.domain_cooldown_hours)
         for domain in domains.values():
             if (
@@ -195,14 +213,17 @@ class Healer:
         """One "dns_check_requested" event per domain per day: the DNS job (or the operator,
         `outreach-tui dns-check`) answers it."""
         now = self.clock.now()
-        day = local_day(now, self.settings.tz).isoformat()
+        today = local_day(now, self.settings.tz)
+        day = today.isoformat()
         with write_tx(self.db) as conn:
+            # Today's requests of these domains only (the key names the local day).
             told = {
                 (data or {}).get("key")
                 for (data,) in conn.execute(
                     select(t.event.c.data).where(
                         t.event.c.kind == "dns_check_requested",
-                        t.event.c.created_at >= now - timedelta(days=2),
+                        t.event.c.created_at >= day_start_utc(today, self.settings.tz),
+                        t.event.c.subject_id.in_(names),
                     )
                 )
             }

@@ -164,7 +164,8 @@ _ENROL = insert(t.campaign_lead).from_select(
             t.campaign_lead.c.campaign_id == _CID, t.campaign_lead.c.lead_id == t.lead.c.id
         ),
     ),
-)
+    # psycopg forgets an INSERT's row count once SQLAlchemy closes the cursor: keep it.
+).execution_options(preserve_rowcount=True)
 #: Columns of a new lead, in the order rows are held in memory.
 _COLUMNS = (
     "email", "domain", "first_name", "last_name", "company", "website", "timezone", "custom",
@@ -455,7 +456,24 @@ def csv_rows(path: Path, reader: Any, headers: list[str]) -> Iterator[
     width = len(headers)
     previous = reader.line_num
     try:
-        for cells in reader:
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                if "field limit" not in str(exc) or reader.line_num != previous + 1:
+                    raise
+                # A one-line record: the reader gave up after reading its whole line and goes
+                # on with the next one, so only this row is lost, not the rest of the file.
+                # (Inside a quoted cell spanning lines, where the next record starts is
+                # unknown: the rest of the file is not read, as for any malformed CSV.)
+                start, previous = previous + 1, reader.line_num
+                yield (
+                    f"{path}:{start}",
+                    RejectedRow(f"a cell is longer than {csv.field_size_limit():,} characters"),
+                )
+                continue
             start, previous = previous + 1, reader.line_num
             if not cells:
                 continue  # a blank line

@@ -11,12 +11,14 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy import Engine, select
 
 from outreach_tui.config import MailboxSettings
 from outreach_tui.core.addresses import normalize_address
+from outreach_tui.core.days import local_day
 from outreach_tui.core.errors import InputError
 from outreach_tui.db import tables as t
 from outreach_tui.db.session import read_tx, write_tx
@@ -27,9 +29,10 @@ from outreach_tui.engine.mailboxes import sync_mailboxes
 COLUMNS = (
     "email", "from_name", "smtp_host", "smtp_port", "smtp_user", "smtp_password", "imap_host",
     "imap_port", "imap_user", "imap_password", "daily_limit", "warmup_started", "smtp_security",
-    "verify_tls",
+    "verify_tls", "imap_security",
 )  # fmt: skip
 SECRET_COLUMNS = frozenset({"smtp_password", "imap_password"})
+UTC_ZONE = ZoneInfo("UTC")
 
 
 @dataclass
@@ -41,8 +44,12 @@ class MailboxImportReport:
     """Rows refused."""
 
 
-def import_mailboxes_csv(db: Engine, path: Path, *, clock: Clock) -> MailboxImportReport:
-    """Validate every row, then insert or update the good ones (source "csv")."""
+def import_mailboxes_csv(
+    db: Engine, path: Path, *, clock: Clock, warmup_new: bool = True, tz: ZoneInfo = UTC_ZONE
+) -> MailboxImportReport:
+    """Validate every row, then insert or update the good ones (source "csv"). A new
+    mailbox without `daily_limit` or `warmup_started` starts its warmup ramp today (in `tz`)
+    unless `warmup_new` is false (`[warmup] new_mailboxes`)."""
     check_utf8(path)
     report = MailboxImportReport()
     boxes: list[MailboxSettings] = []
@@ -82,7 +89,11 @@ def import_mailboxes_csv(db: Engine, path: Path, *, clock: Clock) -> MailboxImpo
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
     if boxes:
         with write_tx(db) as conn:
-            sync_mailboxes(conn, boxes, at=clock.now(), source="csv")
+            now = clock.now()
+            sync_mailboxes(
+                conn, boxes, at=now, source="csv",
+                warmup_from=local_day(now, tz) if warmup_new else None,
+            )  # fmt: skip
     report.imported = len(boxes)
     return report
 

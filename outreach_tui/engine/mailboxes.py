@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from outreach_tui.config import MailboxSettings
+from outreach_tui.config import MailboxSettings, Settings
+from outreach_tui.core.days import local_day
 from outreach_tui.core.region import domain_of
 from outreach_tui.db import tables as t
 
@@ -37,6 +38,7 @@ def connection_fields(box: MailboxSettings) -> dict[str, Any]:
         "verify_tls": box.verify_tls,
         "imap_host": box.imap_host,
         "imap_port": box.imap_port,
+        "imap_security": box.imap_tls(),
         "imap_user": box.imap_user or box.smtp_user or box.email,
         "imap_password_ref": box.imap_password or box.smtp_password,
         "daily_limit": box.daily_limit,
@@ -44,22 +46,44 @@ def connection_fields(box: MailboxSettings) -> dict[str, Any]:
     }
 
 
+def new_mailbox_warmup_day(settings: Settings, at: datetime) -> date | None:
+    """The day a mailbox added now starts its warmup ramp ([operator] timezone), or None when
+    `[warmup] new_mailboxes = false` (new mailboxes send their full limit from day one)."""
+    return local_day(at, settings.tz) if settings.warmup.new_mailboxes else None
+
+
 def sync_mailboxes(
-    conn: Connection, boxes: list[MailboxSettings], *, at: datetime, source: str = "config"
+    conn: Connection,
+    boxes: list[MailboxSettings],
+    *,
+    at: datetime,
+    source: str = "config",
+    warmup_from: date | None = None,
 ) -> int:
-    """Insert new mailboxes and update connection settings of known ones. Returns the count."""
+    """Insert new mailboxes and update connection settings of known ones. Returns the count.
+
+    `warmup_from` (see `new_mailbox_warmup_day`): a new mailbox given neither a `daily_limit`
+    nor a `warmup_started` starts its warmup ramp on this day, and the day is recorded, so
+    the ramp goes on across restarts and re-imports that do not name a start themselves.
+    """
     for box in boxes:
         email = box.email.strip().lower()
         domain_id = ensure_sending_domain(conn, domain_of(email))
         fields = connection_fields(box)
         existing = conn.execute(select(t.mailbox.c.id).where(t.mailbox.c.email == email)).scalar()
         if existing is None:
+            if box.daily_limit is None and box.warmup_started is None:
+                fields["warmup_started"] = warmup_from
             conn.execute(
                 insert(t.mailbox).values(
                     email=email, domain_id=domain_id, source=source, created_at=at, **fields
                 )
             )
         else:
+            if box.warmup_started is None:
+                # Config silent on it: keep the start recorded when the mailbox was added
+                # (an established mailbox says so with a past warmup_started).
+                del fields["warmup_started"]
             conn.execute(
                 update(t.mailbox)
                 .where(t.mailbox.c.id == existing)

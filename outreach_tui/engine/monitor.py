@@ -20,9 +20,12 @@ Correlation, decided before any mailbox is paused:
 
 The rates come from the daily counters (scopes `mailbox`, `mailbox_bounce`,
 `mailbox_complaint`: the dispatcher counts SMTP-time hard bounces, the reply inbox counts DSN
-bounces and complaints): one range read of the counters' primary key per pass. The attempt
-ledger is read only for failing mailboxes, through its (mailbox_id, state) index, to see which
-campaigns their bounces came from.
+bounces and complaints). A pass costs, per HEALTHY mailbox, a few seeks on the counters'
+primary key (scope, key, day) summed in the database, which hands back only the mailboxes
+that may warn or pause; the few others (recovering, out for health, HEALTHY again inside the
+window) are read whole. Neither grows with the history. The attempt ledger is read only for
+failing mailboxes, through its (mailbox_id, state) index, to see which campaigns their
+bounces came from.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, Float, and_, bindparam, func, or_, select
 
 from outreach_tui.config import Settings
 from outreach_tui.core.days import day_start_utc, local_day
@@ -43,6 +46,7 @@ from outreach_tui.core.recovery import (
     GuardRules,
     MailboxState,
     Rates,
+    Verdict,
     assess,
     check_relapse,
     pause,
@@ -114,28 +118,42 @@ def phase_rates(conn: Connection, row: Any, settings: Settings) -> Rates:
     )
 
 
-def phase_rates_many(conn: Connection, rows: list[Any], settings: Settings) -> dict[int, Rates]:
-    """`phase_rates` of many mailboxes in one read of the counters."""
-    if not rows:
-        return {}
+_DC = t.daily_counter
+_COUNTERS_FROM = (
+    select(_DC.c.scope, _DC.c.key, _DC.c.day, _DC.c.count)
+    .where(
+        _DC.c.scope.in_(SCOPES),
+        _DC.c.key.in_(bindparam("keys", expanding=True)),
+        _DC.c.day >= bindparam("start", type_=_DC.c.day.type),
+    )
+)  # fmt: skip
+
+
+def counter_sums(conn: Connection, starts: dict[str, date]) -> dict[tuple[str, str], int]:
+    """(scope, mailbox email) → the sum of its counters from the mailbox's start day on, for
+    the monitor's scopes; one read of the counters' primary key for all of them."""
+    sums: dict[tuple[str, str], int] = defaultdict(int)
+    if not starts:
+        return sums
+    params = {"keys": list(starts), "start": min(starts.values())}
+    for scope, key, day, count in conn.execute(_COUNTERS_FROM, params):
+        if day >= starts[key]:
+            sums[(scope, key)] += int(count)
+    return sums
+
+
+def phase_starts(rows: list[Any], settings: Settings) -> dict[str, date]:
+    """mailbox email → the local day its phase began (the counters of that day on count)."""
     tz = settings.tz
-    starts = {
+    return {
         row.email: local_day(row.phase_changed_at, tz) if row.phase_changed_at else date.min
         for row in rows
     }
-    sums: dict[tuple[str, str], int] = defaultdict(int)
-    for scope, key, day, count in conn.execute(
-        select(
-            t.daily_counter.c.scope, t.daily_counter.c.key, t.daily_counter.c.day,
-            t.daily_counter.c.count,
-        ).where(
-            t.daily_counter.c.scope.in_(SCOPES),
-            t.daily_counter.c.key.in_(list(starts)),
-            t.daily_counter.c.day >= min(starts.values()),
-        )
-    ):  # fmt: skip
-        if day >= starts[key]:
-            sums[(scope, key)] += int(count)
+
+
+def rates_in_phase(rows: list[Any], sums: dict[tuple[str, str], int]) -> dict[int, Rates]:
+    """Each mailbox's sends, bounces and complaints since its phase began, from
+    `counter_sums` over `phase_starts`, less what the first day held before (the bases)."""
     return {
         row.id: Rates(
             sent=max(0, sums[(SCOPE_MAILBOX, row.email)] - int(row.phase_sent_base)),
@@ -145,6 +163,73 @@ def phase_rates_many(conn: Connection, rows: list[Any], settings: Settings) -> d
             ),
         )
         for row in rows
+    }
+
+
+def phase_rates_many(conn: Connection, rows: list[Any], settings: Settings) -> dict[int, Rates]:
+    """`phase_rates` of many mailboxes in one read of the counters."""
+    if not rows:
+        return {}
+    return rates_in_phase(rows, counter_sums(conn, phase_starts(rows, settings)))
+
+
+def _window_sum(scope: str) -> Any:
+    """A correlated subquery: this mailbox's counter `scope` summed over the window (a few
+    seeks on the counters' primary key (scope, key, day), whatever the history's length)."""
+    dc = t.daily_counter
+    return (
+        select(func.coalesce(func.sum(dc.c.count), 0))
+        .where(
+            dc.c.scope == scope,
+            dc.c.key == _M.c.email,
+            dc.c.day >= bindparam("since", type_=dc.c.day.type),
+        )
+        .scalar_subquery()
+    )
+
+
+_WINDOW = (
+    select(
+        _M.c.id,
+        _M.c.email,
+        _window_sum(SCOPE_MAILBOX).label("sent"),
+        _window_sum(SCOPE_MAILBOX_BOUNCE).label("bounced"),
+        _window_sum(SCOPE_MAILBOX_COMPLAINT).label("complaints"),
+    )
+    .where(
+        _M.c.phase == MailboxPhase.HEALTHY.value,
+        or_(
+            _M.c.phase_changed_at.is_(None),
+            _M.c.phase_changed_at < bindparam("cutoff", type_=_M.c.phase_changed_at.type),
+        ),
+    )
+    # Materialized: inlined, the filter below would run each sum again per reference
+    # (SQLite flattens the subquery; twice the index seeks).
+    .cte("w")
+    .prefix_with("MATERIALIZED")
+)
+_ATTEMPTED = _WINDOW.c.sent + _WINDOW.c.bounced
+#: HEALTHY mailboxes whose window (the whole `window_days`) may warn or pause. The filter is
+#: a superset of `core.recovery.assess`'s (the rate line lowered by a hair, so a float
+#: rounded differently in SQL cannot hide a mailbox); assess decides on what comes back.
+_WINDOW_CANDIDATES = select(_WINDOW).where(
+    or_(
+        _WINDOW.c.complaints >= bindparam("complaints"),
+        and_(
+            bindparam("min_sends") <= _ATTEMPTED,
+            _WINDOW.c.bounced > _ATTEMPTED * bindparam("rate_floor", type_=Float()),
+        ),
+    )
+)
+
+
+def window_params(since: date, cutoff: datetime, rules: GuardRules) -> dict[str, Any]:
+    return {
+        "since": since,
+        "cutoff": cutoff,
+        "complaints": rules.pause_on_complaints,
+        "min_sends": rules.min_sends,
+        "rate_floor": max(0.0, min(rules.warn_rate, rules.pause_rate) - 1e-9),
     }
 
 
@@ -189,6 +274,9 @@ class Monitor:
         self.operator_id = operator_id
         self.actor = actor or GuardActor(db, settings, clock, operator_id)
         self.sink = sink
+        self._told: tuple[str, set[str]] = ("", set())
+        """(local day, warning keys known to be told that day): a mailbox that stays in the
+        warning band is not looked up again at every pass."""
 
     @property
     def rules(self) -> GuardRules:
@@ -229,64 +317,68 @@ class Monitor:
         today = local_day(now, tz)
         since = today - timedelta(days=self.settings.monitor.window_days - 1)
         since_at = day_start_utc(since, tz)
+        # A HEALTHY mailbox whose phase began after this instant has a shorter window (it
+        # starts on the day it became HEALTHY).
+        cutoff = day_start_utc(since + timedelta(days=1), tz)
         out = Assessment()
         with read_tx(self.db) as conn:
-            # Window totals per (scope, mailbox); the days themselves only matter for a
-            # mailbox that became HEALTHY inside the window (its window starts that day).
-            totals: dict[tuple[str, str], int] = defaultdict(int)
-            per_day: dict[tuple[str, str], list[tuple[date, int]]] = defaultdict(list)
-            for scope, key, day, count in conn.execute(
-                select(
-                    t.daily_counter.c.scope,
-                    t.daily_counter.c.key,
-                    t.daily_counter.c.day,
-                    t.daily_counter.c.count,
-                ).where(t.daily_counter.c.scope.in_(SCOPES), t.daily_counter.c.day >= since)
-            ):
-                totals[(scope, key)] += count
-                per_day[(scope, key)].append((day, count))
-            boxes = conn.execute(select(*MAILBOX_COLUMNS)).all()
-            d = t.sending_domain
-            domains = {row.id: row for row in conn.execute(select(d.c.id, d.c.name, d.c.paused))}
             crossing: list[tuple[Any, str, float]] = []
-            recovering = phase_rates_many(
-                conn, [box for box in boxes if MailboxPhase(box.phase) in RECOVERING], self.settings
+            flagged: list[tuple[Any, Verdict]] = []
+            # Full-window mailboxes: only those that may warn or pause come back.
+            for row in conn.execute(_WINDOW_CANDIDATES, window_params(since, cutoff, rules)):
+                window = Rates(int(row.sent), int(row.bounced), int(row.complaints))
+                flagged.append((row, assess(window, rules)))
+            # The rest: recovering, out for health, and HEALTHY since inside the window.
+            others = conn.execute(
+                select(*MAILBOX_COLUMNS).where(
+                    or_(_M.c.phase != MailboxPhase.HEALTHY.value, _M.c.phase_changed_at >= cutoff)
+                )
+            ).all()
+            short = [box for box in others if box.phase == MailboxPhase.HEALTHY.value]
+            in_recovery = [box for box in others if MailboxPhase(box.phase) in RECOVERING]
+            # One read of the counters for both (a mailbox is in one phase or the other).
+            starts = phase_starts(in_recovery, self.settings)
+            starts.update(
+                (box.email, max(since, local_day(box.phase_changed_at, tz))) for box in short
             )
-            for box in boxes:
-                phase = MailboxPhase(box.phase)
-                if phase is MailboxPhase.HEALTHY:
-                    start = since
-                    if box.phase_changed_at is not None:
-                        start = max(since, local_day(box.phase_changed_at, tz))
-                    if start == since:
-                        window = Rates(*(totals.get((scope, box.email), 0) for scope in SCOPES))
-                    else:
-                        window = Rates(
-                            *(
-                                sum(c for d, c in per_day.get((scope, box.email), ()) if d >= start)
-                                for scope in SCOPES
-                            )
+            sums = counter_sums(conn, starts)
+            for box in short:
+                window = Rates(*(sums.get((scope, box.email), 0) for scope in SCOPES))
+                flagged.append((box, assess(window, rules)))
+            recovering = rates_in_phase(in_recovery, sums)
+            for box in others:
+                if box.id not in recovering:
+                    continue
+                in_phase = recovering[box.id]
+                relapse = check_relapse(mailbox_state(box), in_phase, now, rules)
+                if relapse is not None:
+                    out.actions.append(
+                        GuardAction(
+                            type="mailbox", subject_id=box.id, label=box.email,
+                            reason=relapse.reason, transition=relapse, version=box.version,
+                            rate=in_phase.bounce_rate,
                         )
-                    verdict = assess(window, rules)
-                    if verdict.level == "pause":
-                        crossing.append((box, verdict.reason, verdict.rate))
-                    elif verdict.level == "warn":
-                        out.warnings.append((box, verdict.reason, verdict.rate))
-                elif phase in RECOVERING:
-                    in_phase = recovering[box.id]
-                    relapse = check_relapse(mailbox_state(box), in_phase, now, rules)
-                    if relapse is not None:
-                        out.actions.append(
-                            GuardAction(
-                                type="mailbox", subject_id=box.id, label=box.email,
-                                reason=relapse.reason, transition=relapse, version=box.version,
-                                rate=in_phase.bounce_rate,
-                            )
-                        )  # fmt: skip
+                    )  # fmt: skip
+            pausing = [(box.id, v) for box, v in flagged if v.level == "pause"]
+            out.warnings = [(box, v.reason, v.rate) for box, v in flagged if v.level == "warn"]
+            if not pausing:
+                return out
+            # The decisions need the crossing mailboxes' whole rows (state, version).
+            full = {
+                box.id: box
+                for box in conn.execute(
+                    select(*MAILBOX_COLUMNS).where(_M.c.id.in_([mid for mid, _ in pausing]))
+                )
+            }
+            crossing = [
+                (full[mid], v.reason, v.rate)
+                for mid, v in pausing
+                if mid in full and full[mid].phase == MailboxPhase.HEALTHY.value
+            ]
             if not crossing:
                 return out
             failing = {box.id: box for box, _, _ in crossing}
-            failing.update((box.id, box) for box in boxes if box.phase in OUT_FOR_HEALTH)
+            failing.update((box.id, box) for box in others if box.phase in OUT_FOR_HEALTH)
             breakdown = campaign_breakdown(conn, list(failing), since_at)
             campaigns = {
                 row.id: row
@@ -294,6 +386,8 @@ class Monitor:
                     select(t.campaign.c.id, t.campaign.c.name, t.campaign.c.status)
                 )
             }
+            d = t.sending_domain
+            domains = {row.id: row for row in conn.execute(select(d.c.id, d.c.name, d.c.paused))}
         self._correlate(out, crossing, failing, breakdown, campaigns, domains, now)
         return out
 
@@ -369,14 +463,23 @@ class Monitor:
         if not warnings:
             return
         now = self.clock.now()
-        day = local_day(now, self.settings.tz).isoformat()
+        today = local_day(now, self.settings.tz)
+        day = today.isoformat()
+        if self._told[0] != day:
+            self._told = (day, set())
+        known = self._told[1]
+        warnings = [w for w in warnings if f"warn:{w[0].id}:{day}" not in known]
+        if not warnings:
+            return
         with write_tx(self.db) as conn:
+            # Today's warnings of these mailboxes only (the key names the local day).
             told = {
                 (data or {}).get("key")
                 for (data,) in conn.execute(
                     select(t.event.c.data).where(
                         t.event.c.kind == "bounce_warning",
-                        t.event.c.created_at >= now - timedelta(days=2),
+                        t.event.c.created_at >= day_start_utc(today, self.settings.tz),
+                        t.event.c.subject_id.in_([str(box.id) for box, _, _ in warnings]),
                     )
                 )
             }
@@ -399,6 +502,8 @@ class Monitor:
                         f"{self.settings.monitor.pause_rate:.0%}",
                     )
                 )  # fmt: skip
+        # Committed: told before (by any process) or now, not looked up again today.
+        known.update(f"warn:{box.id}:{day}" for box, _, _ in warnings)
 
 
 def campaign_breakdown(

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from email.errors import MessageError
 from functools import partial
 from types import SimpleNamespace
 from typing import Any, Literal, TypeVar
@@ -27,15 +28,17 @@ from typing import Any, Literal, TypeVar
 from sqlalchemy import Connection, Engine, Row, bindparam, insert, select, update
 
 from outreach_tui.config import Settings
+from outreach_tui.core.addresses import normalize_address
 from outreach_tui.core.days import local_day, next_day_start_utc
-from outreach_tui.core.errors import HeaderInjection
+from outreach_tui.core.errors import HeaderInjection, InputError
 from outreach_tui.core.policy import PolicyDecision, evaluate, idempotency_key
 from outreach_tui.core.region import domain_of
 from outreach_tui.core.retry import next_retry_at
-from outreach_tui.core.states import AttemptState, ErrorClass, LeadStatus
+from outreach_tui.core.states import AttemptState, EnrollmentState, ErrorClass, LeadStatus
 from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
 from outreach_tui.db.session import DriverStatement, GroupCommit, read_tx, write_tx
+from outreach_tui.engine import leases
 from outreach_tui.engine.clock import Clock
 from outreach_tui.mail.message import (
     OutgoingMessage,
@@ -49,7 +52,12 @@ from outreach_tui.mail.smtp import DeliveryResult, MailSender, SmtpEndpoint
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+#: Called with the outcome inside the transaction that records it (see `send_attempt`).
+AfterSend = Callable[[Connection, "SendOutcome"], object]
+
 Status = Literal["sent", "blocked", "deferred", "retry", "failed", "unknown", "skipped"]
+#: A `skipped` outcome's message when the mailbox's lease went to another process.
+LEASE_LOST = "mailbox leased elsewhere"
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +141,11 @@ _ATTEMPT_BY_ID = (
     .outerjoin(t.campaign, t.campaign.c.id == t.attempt.c.campaign_id)
     .where(t.attempt.c.id == bindparam("id"))
 )
+# PostgreSQL's claim: the row is locked from the read to the COMMIT, and a row another
+# worker is claiming right now is skipped, not waited for (it is theirs).
+_ATTEMPT_TO_CLAIM = _ATTEMPT_BY_ID.where(
+    t.attempt.c.state == AttemptState.APPROVED.value
+).with_for_update(of=t.attempt, skip_locked=True)
 _ATTEMPT_UPDATE = update(t.attempt).where(t.attempt.c.id == bindparam("attempt_id"))
 _LEAD_BY_ID = select(t.lead).where(t.lead.c.id == bindparam("id"))
 _LEAD_CONTACTED = DriverStatement(
@@ -169,12 +182,19 @@ class SendPipeline:
         # the event loop for the GIL (every socket send then waits out the switch interval),
         # which cost 5x in bench/send_pipeline.py. Only the COMMIT, which waits for the disk
         # without the GIL, runs on GroupCommit's helper thread. `db_thread` moves it all.
+        #: Several processes on one PostgreSQL: the caps and claims need database locks.
+        self.shared = db.dialect.name != "sqlite"
+        # PostgreSQL: every statement is a network round trip the caller waits for (the GIL
+        # released), about 20 a send; on the loop's thread they stalled every SMTP session
+        # (bench/scale.py: 3x slower), so there the whole transaction runs on the helper.
         self._executor: ThreadPoolExecutor | None = (
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="outreach-db")
-            if db_thread
+            if db_thread or self.shared
             else None
         )
-        self._writes = GroupCommit(db, self._executor)
+        self._writes = GroupCommit(
+            db, self._executor, on_begin=self._lock_operator if self.shared else None
+        )
 
     async def write(self, fn: Callable[[Connection], T]) -> T:
         """Run `fn(conn)` in the pipeline's group commit (one write transaction shared with
@@ -224,18 +244,48 @@ class SendPipeline:
             return prepared
         return await self._deliver(prepared)
 
-    async def send_attempt(self, attempt_id: int) -> SendOutcome:
-        """Steps 3-7 for an attempt already in the ledger (approved and due)."""
-        prepared = await self._writes.run(partial(self._prepare_queued, attempt_id=attempt_id))
+    async def send_attempt(
+        self, attempt_id: int, *, then: AfterSend | None = None, lease_holder: str | None = None
+    ) -> SendOutcome:
+        """Steps 3-7 for an attempt already in the ledger (approved and due).
+
+        `lease_holder` (PostgreSQL): the claim renews the mailbox's dispatch lease in its own
+        transaction and is skipped when the lease was lost (this process stalled past its
+        expiry and another took the mailbox over), so only the holder ever sends.
+
+        `then(conn, outcome)` runs in the transaction that records the outcome (not for
+        `skipped`): the sequence moves on in the same COMMIT as the attempt becomes `sent`,
+        so a crash between the two can never leave a sent step whose sequence is stuck."""
+        prepared = await self._writes.run(
+            partial(
+                self._prepare_queued_then, attempt_id=attempt_id, then=then, holder=lease_holder
+            )
+        )
         if isinstance(prepared, SendOutcome):
             return prepared
-        return await self._deliver(prepared)
+        return await self._deliver(prepared, then)
 
     def recover_interrupted(self) -> list[int]:
         """At start-up: attempts left `sending` by a crash become `unknown`."""
         now = self.clock.now()
         with write_tx(self.db) as conn:
-            found = ledger.mark_interrupted_unknown(conn, now)
+            found = ledger.mark_interrupted_unknown(conn, now, unless_leased=self.shared)
+            # Their sequences wait for the operator (or the Sent folder), as after any
+            # unknown outcome; left `queued` they would wait for nothing, unseen.
+            conn.execute(
+                update(t.campaign_lead)
+                .where(
+                    t.campaign_lead.c.id.in_(
+                        select(t.attempt.c.campaign_lead_id).where(t.attempt.c.id.in_(found))
+                    ),
+                    t.campaign_lead.c.state == EnrollmentState.QUEUED.value,
+                )
+                .values(
+                    state=EnrollmentState.HELD.value,
+                    stop_reason=_SHORT_MESSAGES[ErrorClass.UNKNOWN_OUTCOME],
+                    updated_at=now,
+                )
+            )
             for attempt_id in found:
                 ledger.write_event(
                     conn,
@@ -251,14 +301,22 @@ class SendPipeline:
             log.warning("marked %d interrupted attempts as unknown: %s", len(found), found)
         return found
 
-    async def _deliver(self, prepared: _Prepared) -> SendOutcome:
+    async def _deliver(self, prepared: _Prepared, then: AfterSend | None = None) -> SendOutcome:
         attempt, mailbox = prepared.attempt, prepared.mailbox
-        payload = self._payload(attempt, mailbox)
         endpoint = self.endpoint_for(mailbox)
         try:
-            result = await self.transport.deliver(
-                endpoint, mailbox.email, attempt.recipient_email, payload
+            payload = self._payload(attempt, mailbox)
+        except (HeaderInjection, MessageError, ValueError) as exc:  # nothing sent: it fails
+            log.error("attempt %s: the message could not be built: %s", attempt.id, exc)
+            payload = None
+            result = DeliveryResult(
+                accepted=False, error_class=ErrorClass.INVALID_MESSAGE, detail=str(exc)
             )
+        try:
+            if payload is not None:
+                result = await self.transport.deliver(
+                    endpoint, mailbox.email, attempt.recipient_email, payload
+                )
         except Exception as exc:  # a transport bug must not leave the row in `sending`
             log.exception("transport failed unexpectedly for attempt %s", attempt.id)
             result = DeliveryResult(
@@ -267,7 +325,7 @@ class SendPipeline:
                 detail=f"unexpected {type(exc).__name__}: {exc}",
             )
         outcome = await self._writes.run(
-            partial(self._finalize, attempt=attempt, mailbox=mailbox, result=result)
+            partial(self._finalize_then, attempt=attempt, mailbox=mailbox, result=result, then=then)
         )
         return SendOutcome(
             status=outcome.status,
@@ -326,11 +384,23 @@ class SendPipeline:
         """Runs inside a write transaction that commits before the caller goes on."""
         now = self.clock.now()
         sender = request.sender_email.strip().lower()
-        recipient = request.recipient_email.strip().lower()
+        try:
+            # Checked here too, not only by the CLI: strip() alone turned "\rBcc: x@evil"
+            # into "bcc: x@evil", which the SMTP client then sent to x@evil.
+            recipient = normalize_address(request.recipient_email)
+        except InputError as exc:
+            ledger.write_audit(
+                conn, user_id=self.operator_id, policy_result="blocked", reason=str(exc),
+                at=now, lead_email=request.recipient_email[:320], sender_email=sender,
+                subject=request.subject,
+            )  # fmt: skip
+            return SendOutcome("blocked", str(exc))
         mailbox = ledger.mailbox_by_email(conn, sender)
         if mailbox is None:
             return SendOutcome("blocked", f"no mailbox is configured for {sender}")
         lead = ledger.get_or_create_lead(conn, recipient, source="send", at=now)
+        if self.shared:
+            ledger.lock_scopes(conn, *ledger.cap_scopes(domain_of(recipient), mailbox.email))
         key = idempotency_key(sender, recipient, request.subject)
         decision = self._decide(conn, mailbox, lead, request.subject, key, now, None, None)
         message_id = new_message_id(sender)
@@ -345,6 +415,14 @@ class SendPipeline:
                 date=now,
                 in_reply_to=request.in_reply_to,
                 references=request.references,
+                # Checked now too: found only while building the message, after the attempt
+                # was written, the error escaped and left the attempt in `sending`.
+                unsubscribe_mailto=self.settings.sending.unsubscribe_mailto or sender,
+                unsubscribe_url=unsubscribe_url(
+                    self.settings.sending.unsubscribe_url,
+                    recipient=recipient,
+                    message_id=message_id,
+                ),
             )
         )
         if injection is not None or not decision.allowed:
@@ -404,10 +482,21 @@ class SendPipeline:
         attempt = SimpleNamespace(id=attempt_id, **values, postal_address=request.postal_address)
         return _Prepared(attempt, mailbox, decision)
 
-    def _prepare_queued(self, conn: Connection, attempt_id: int) -> _Prepared | SendOutcome:
+    def _prepare_queued_then(
+        self, conn: Connection, attempt_id: int, then: AfterSend | None, holder: str | None = None
+    ) -> _Prepared | SendOutcome:
+        prepared = self._prepare_queued(conn, attempt_id, holder)
+        if then is not None and isinstance(prepared, SendOutcome) and prepared.status != "skipped":
+            then(conn, prepared)  # blocked or deferred: in the same transaction
+        return prepared
+
+    def _prepare_queued(
+        self, conn: Connection, attempt_id: int, lease_holder: str | None = None
+    ) -> _Prepared | SendOutcome:
         """Runs inside a write transaction that commits before the caller goes on."""
         now = self.clock.now()
-        attempt = conn.execute(_ATTEMPT_BY_ID, {"id": attempt_id}).first()
+        query = _ATTEMPT_TO_CLAIM if self.shared else _ATTEMPT_BY_ID
+        attempt = conn.execute(query, {"id": attempt_id}).first()
         if attempt is None or attempt.state != AttemptState.APPROVED.value:
             return SendOutcome("skipped", "not waiting to be sent", attempt_id=attempt_id)
         if attempt.next_attempt_at is not None and attempt.next_attempt_at > now:
@@ -416,6 +505,16 @@ class SendPipeline:
         lead = conn.execute(_LEAD_BY_ID, {"id": attempt.lead_id}).one()
         if mailbox is None:
             return self._reject(conn, attempt, "its mailbox no longer exists", now)
+        if self.shared:
+            if lease_holder is not None and not leases.renew(
+                conn,
+                leases.mailbox_lease(mailbox.id),
+                lease_holder,
+                now,
+                self.settings.scheduler.lease_seconds,
+            ):
+                return SendOutcome("skipped", LEASE_LOST, attempt_id=attempt_id)
+            ledger.lock_scopes(conn, *ledger.cap_scopes(attempt.recipient_domain, mailbox.email))
         decision = self._decide(
             conn,
             mailbox,
@@ -567,6 +666,19 @@ class SendPipeline:
 
     # -- step 6: finalize -----------------------------------------------------------------
 
+    def _finalize_then(
+        self,
+        conn: Connection,
+        attempt: Row[Any],
+        mailbox: Row[Any],
+        result: DeliveryResult,
+        then: AfterSend | None,
+    ) -> SendOutcome:
+        outcome = self._finalize(conn, attempt, mailbox, result)
+        if then is not None:
+            then(conn, outcome)
+        return outcome
+
     def _finalize(
         self, conn: Connection, attempt: Row[Any], mailbox: Row[Any], result: DeliveryResult
     ) -> SendOutcome:
@@ -620,6 +732,11 @@ class SendPipeline:
              "updated_at": now},
         )  # fmt: skip
         _MAILBOX_SENT.execute(conn, {"mailbox_id": mailbox.id, "last_sent_at": now})
+
+    def settle_sent(self, conn: Connection, attempt: Row[Any], mailbox: Row[Any], why: str) -> None:
+        """An `unknown` attempt turned out to have been accepted (found in the mailbox's Sent
+        folder): consume exactly what a final 250 would have consumed."""
+        self._record_sent(conn, attempt, mailbox, DeliveryResult(True, None, why), self.clock.now())
 
     def _record_failure(
         self,
@@ -707,6 +824,13 @@ class SendPipeline:
             "retry", _SHORT_MESSAGES[error_class], error_class=error_class,
             next_attempt_at=retry_at,
         )  # fmt: skip
+
+    def _lock_operator(self, conn: Connection) -> None:
+        """First in every write transaction on PostgreSQL (see GroupCommit's `on_begin`):
+        the operator's daily cap is counted and consumed by every send, so the transactions
+        of this operator's workers take turns from their start; without that, two of them
+        could each hold a row or scope lock the other waits for."""
+        ledger.lock_scopes(conn, ledger.operator_scope(self.operator_id))
 
     @staticmethod
     def _set_attempt(conn: Connection, attempt_id: int, **values: Any) -> None:

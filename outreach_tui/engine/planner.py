@@ -2,10 +2,11 @@
 
 One tick, in one write transaction (so two planners never queue a step twice):
   due enrollments of active campaigns → policy pre-check (final lead, RED health,
-  suppression, idempotency) → mailbox (sticky for follow-ups, else rotation) → render the
-  template (spintax seeded per lead and step, so the preview is the sent text) → attempt in
-  `pending_approval` (manual campaigns) or `approved` (auto), scheduled at the next opening
-  of the campaign's window in the recipient's timezone.
+  suppression, idempotency; a lead not verified yet waits with `[verify] required`) →
+  mailbox (sticky for follow-ups, else rotation) → render the template (spintax seeded per
+  lead and step, so the preview is the sent text) → attempt in `pending_approval` (manual
+  campaigns) or `approved` (auto), scheduled at the next opening of the campaign's window
+  in the recipient's timezone.
 
 Caps that change during the day (operator, recipient domain) are checked again by the
 pipeline at send time, which defers the attempt rather than overshooting.
@@ -38,6 +39,7 @@ from outreach_tui.core.states import (
     MailboxPhase,
 )
 from outreach_tui.core.templates import MissingVariable, TemplateSyntaxError, render
+from outreach_tui.core.verification import WAITING_FOR_VERIFICATION
 from outreach_tui.core.window import SendWindow
 from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
@@ -69,6 +71,7 @@ class PlanReport:
     stopped: int = 0
     finished: int = 0
     waiting_for_mailbox: int = 0
+    waiting_for_verification: int = 0
     skipped_lease: bool = False
     reasons: Counter[str] = field(default_factory=Counter)
 
@@ -304,6 +307,11 @@ class Planner:
                 t.campaign_lead.c.campaign_id.in_(campaign_ids),
             )
         )
+        if conn.dialect.name != "sqlite":
+            # Several workers (PostgreSQL): the rows this tick rewrites are locked until its
+            # COMMIT; one that another transaction is changing (a reply stopping the lead)
+            # is left for the next tick rather than overwritten from a stale read.
+            base = base.with_for_update(of=t.campaign_lead, skip_locked=True)
         rows = list(
             conn.execute(
                 base.where(t.campaign_lead.c.next_due_at <= now)
@@ -358,6 +366,21 @@ class Planner:
                 stops.append((item.enrollment_id, stop))
                 report.stopped += 1
                 report.reasons[stop] += 1
+                continue
+            if item.health is None and self.settings.verify.required:
+                # Not verified yet: the verify-leads job makes it due again once it has a
+                # health; the back-off only keeps it from crowding every tick meanwhile.
+                again = now + timedelta(seconds=self.settings.scheduler.verify_seconds)
+                enrollment_rows.append(
+                    _enrollment_row(
+                        item,
+                        now,
+                        next_due_at=again,
+                        stop_reason=WAITING_PREFIX + WAITING_FOR_VERIFICATION,
+                    )
+                )
+                report.waiting_for_verification += 1
+                report.reasons[WAITING_FOR_VERIFICATION] += 1
                 continue
             mailbox = self._mailbox_for(
                 item, campaign, pool, candidates, by_email, rotations, no_room, yellow_cap, now

@@ -7,7 +7,7 @@ million leads open as fast as a hundred.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
@@ -18,6 +18,7 @@ from outreach_tui.core.days import day_start_utc, local_day
 from outreach_tui.core.states import AttemptState, MailboxPhase
 from outreach_tui.db import tables as t
 from outreach_tui.db.session import read_tx
+from outreach_tui.engine.leases import MAILBOX_PREFIX
 from outreach_tui.engine.pool import (
     SCOPE_MAILBOX,
     SCOPE_MAILBOX_BOUNCE,
@@ -39,6 +40,9 @@ class Dashboard:
     unknown_outcomes: int
     phases: dict[str, int]
     alerts: list[EventRow]
+    guard_alerts: list[EventRow] = field(default_factory=list)
+    """The latest "alert" events (monitor, healer, DNS): a flood of per-reply events must
+    not push a pause out of sight."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,13 @@ class MailboxRow:
     verify_tls: bool
     blocked: str | None
     next_send_at: datetime | None
+    # The recovery state the guard keeps (engine/guard.py, core/recovery.py).
+    cooldown_until: datetime | None = None
+    needs_review: bool = False
+    paused_reason: str | None = None
+    phase_changed_at: datetime | None = None
+    offence_count: int = 0
+    relapse_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +92,15 @@ class ReplyRow:
     classification: str | None
     handled: bool
     snippet: str | None
+    reason: str | None = None
+    """Why this class: the header or rule that decided, or who relabelled it."""
+    problem: str | None = None
+    """Set when the message could not be fully read or applied."""
+    affected_email: str | None = None
+    """Whom the effects are about (a bounce's failed recipient, else the sender)."""
+    review: str | None = None
+    """pending | confirmed | dismissed: a suppression SUGGEST mode held back."""
+    classified_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,11 +156,60 @@ class Page(Generic[RowT]):
     """True when rows exist past this page."""
 
 
+@dataclass(frozen=True, slots=True)
+class WorkerRow:
+    """A process sharing the database (`outreach-tui worker`, or a console's engine)."""
+
+    id: str
+    host: str
+    pid: int
+    kind: str
+    leases: int
+    """Mailboxes it holds now (live dispatch leases)."""
+    heartbeat_at: datetime
+    started_at: datetime
+    alive: bool
+    """Heard from within a lease's time; past it, its mailboxes go to the others."""
+
+
 class Queries:
     def __init__(self, db: Engine, settings: Settings, clock: Any) -> None:
         self.db = db
         self.settings = settings
         self.clock = clock
+
+    # -- workers (several processes on one PostgreSQL) ------------------------------------
+
+    def workers(self) -> list[WorkerRow] | None:
+        """Every registered process with the mailboxes it holds, the live first; None on
+        SQLite (one machine: the Dashboard has no worker list to show)."""
+        if self.db.dialect.name == "sqlite":
+            return None
+        now = self.clock.now()
+        w, lease = t.worker_process, t.lease
+        held = (
+            select(lease.c.holder, func.count().label("n"))
+            .where(lease.c.name.startswith(MAILBOX_PREFIX), lease.c.expires_at >= now)
+            .group_by(lease.c.holder)
+            .subquery()
+        )
+        with read_tx(self.db) as conn:
+            rows = conn.execute(
+                select(w, func.coalesce(held.c.n, 0).label("leases"))
+                .outerjoin(held, held.c.holder == w.c.id)
+                .order_by(w.c.heartbeat_at.desc())
+                .limit(200)
+            ).all()
+        alive_since = now - timedelta(seconds=self.settings.scheduler.lease_seconds)
+        found = [
+            WorkerRow(
+                id=r.id, host=r.host, pid=r.pid, kind=r.kind, leases=int(r.leases),
+                heartbeat_at=r.heartbeat_at, started_at=r.started_at,
+                alive=r.heartbeat_at >= alive_since,
+            )
+            for r in rows
+        ]  # fmt: skip
+        return sorted(found, key=lambda x: (not x.alive, x.host, x.pid))
 
     # -- dashboard --------------------------------------------------------------------------
 
@@ -179,6 +248,9 @@ class Queries:
             ).scalar()
             pool = load_pool(conn, now=now, settings=self.settings)
             alerts = self._events(conn, limit=8, since=start - timedelta(days=2))
+            guard_alerts = self._events(
+                conn, limit=8, since=start - timedelta(days=2), kinds=("alert",)
+            )
         phases = {phase.value: 0 for phase in MailboxPhase}
         capacity = 0
         for box in pool.values():
@@ -194,6 +266,7 @@ class Queries:
             unknown_outcomes=int(by_state.get(AttemptState.UNKNOWN.value, 0)),
             phases=phases,
             alerts=alerts,
+            guard_alerts=guard_alerts,
         )
 
     # -- mailboxes and domains ------------------------------------------------------------------
@@ -220,6 +293,13 @@ class Queries:
                 )
             ):
                 per_day.setdefault((scope, key), {})[day] = int(count)
+            m = t.mailbox
+            recovery = {
+                row.id: row
+                for row in conn.execute(
+                    select(m.c.id, m.c.needs_review, m.c.offence_count, m.c.relapse_count)
+                )
+            }
         rows = []
         for box in sorted(pool.values(), key=lambda b: b.row.email):
             email = box.row.email
@@ -245,6 +325,12 @@ class Queries:
                     verify_tls=bool(box.row.verify_tls),
                     blocked=box.blocked,
                     next_send_at=box.row.next_send_at,
+                    cooldown_until=box.row.cooldown_until,
+                    needs_review=bool(getattr(recovery.get(box.row.id), "needs_review", False)),
+                    paused_reason=box.row.paused_reason,
+                    phase_changed_at=box.row.phase_changed_at,
+                    offence_count=int(getattr(recovery.get(box.row.id), "offence_count", 0)),
+                    relapse_count=int(getattr(recovery.get(box.row.id), "relapse_count", 0)),
                 )
             )
         return rows
@@ -306,6 +392,11 @@ class Queries:
                 r.c.classification,
                 r.c.handled,
                 r.c.snippet,
+                r.c.reason,
+                r.c.problem,
+                r.c.affected_email,
+                r.c.review,
+                r.c.classified_by,
             )
             .join(t.mailbox, t.mailbox.c.id == r.c.mailbox_id)
             .order_by(r.c.id.desc())
@@ -313,10 +404,15 @@ class Queries:
         )
         if not include_handled:
             query = query.where(r.c.handled.is_(False))
-        if search:
+        if search.strip().lower() == "review":
+            # The SUGGEST-mode review list: the replies whose suppression waits.
+            query = query.where(r.c.review == "pending")
+        elif search:
             like = f"%{search.lower()}%"
             query = query.where(
-                func.lower(r.c.from_email).like(like) | func.lower(r.c.subject).like(like)
+                func.lower(r.c.from_email).like(like)
+                | func.lower(r.c.subject).like(like)
+                | (func.lower(r.c.classification) == search.strip().lower())
             )
         with read_tx(self.db) as conn:
             return [ReplyRow(*row) for row in conn.execute(query)]
@@ -412,7 +508,13 @@ class Queries:
             return self._events(conn, limit=limit)
 
     @staticmethod
-    def _events(conn: Any, *, limit: int, since: datetime | None = None) -> list[EventRow]:
+    def _events(
+        conn: Any,
+        *,
+        limit: int,
+        since: datetime | None = None,
+        kinds: tuple[str, ...] = (),
+    ) -> list[EventRow]:
         e = t.event
         query = (
             select(e.c.id, e.c.created_at, e.c.severity, e.c.kind, e.c.message, e.c.acknowledged)
@@ -421,4 +523,6 @@ class Queries:
         )
         if since is not None:
             query = query.where(e.c.created_at >= since)
+        if kinds:
+            query = query.where(e.c.kind.in_(kinds))
         return [EventRow(*row) for row in conn.execute(query)]

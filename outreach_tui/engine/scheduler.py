@@ -17,6 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from outreach_tui.engine.engine import Engine
+from outreach_tui.engine.lead_verification import LeadVerifier
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,15 @@ class EngineJobs:
         self.dispatch_lock = asyncio.Lock()
         self.hooks: dict[str, list[Job]] = {"poll": [], "monitor": [], "heal": [], "dns": []}
 
+    async def verify_leads(self) -> None:
+        """Verify a batch of unverified leads of active campaigns (only when the planner
+        waits for verification: `[verify] required`)."""
+        settings = self.engine.settings
+        if not settings.verify.required:
+            return
+        verifier = LeadVerifier(self.engine.db, settings, self.engine.clock)
+        await verifier.run(limit=settings.verify.batch_size)
+
     async def plan(self) -> None:
         report = await asyncio.to_thread(self.engine.plan)
         if report.planned:
@@ -48,22 +58,30 @@ class EngineJobs:
             await hook()
 
     async def poll_replies(self) -> None:
+        cycle = await self.engine.poll_replies()
+        if cycle.poll.applied or cycle.poll.errors:
+            log.info("poll job: %d replies applied, errors: %s", cycle.poll.applied,
+                     cycle.poll.errors or "none")  # fmt: skip
         await self._run_hooks("poll")
 
     async def monitor(self) -> None:
-        await asyncio.to_thread(self.engine.monitor.tick)
+        await self.engine.monitor.run()
         await self._run_hooks("monitor")
 
     async def heal(self) -> None:
+        await self.engine.healer.run()
         await self._run_hooks("heal")
 
     async def dns_check(self) -> None:
+        if self.engine.settings.dns.health_checks:
+            await self.engine.dns_health.check_all()
         await self._run_hooks("dns")
 
     def all(self) -> dict[str, tuple[Job, float]]:
         """Job id → (coroutine function, interval in seconds)."""
         s = self.engine.settings.scheduler
         return {
+            "verify-leads": (self.verify_leads, s.verify_seconds),
             "plan": (self.plan, s.plan_seconds),
             "dispatch": (self.dispatch, s.dispatch_seconds),
             "poll-replies": (self.poll_replies, s.poll_minutes * 60),
@@ -81,6 +99,8 @@ class EngineJobs:
         async with self.dispatch_lock:
             pass
         scheduler.shutdown(wait=False)
+        # Alerts still being delivered run on this loop: let them finish before it closes.
+        await self.engine.alerts.drain()
 
     async def run_once(self) -> None:
         """Every job one time, in pipeline order (`worker --once`)."""

@@ -6,6 +6,11 @@
 
 SIGTERM lets the send in flight finish (the dispatcher stops before the next one), releases
 this process's leases and exits 0.
+
+On PostgreSQL several workers share one pool of mailboxes: each registers in
+`worker_process` (host, pid, heartbeat, at every dispatcher tick), holds a fair share of the
+mailboxes with work under leases, and takes over a dead worker's mailboxes when their
+leases expire (engine/dispatcher.py, engine/leases.py).
 """
 
 from __future__ import annotations
@@ -16,6 +21,12 @@ import logging
 import signal
 from typing import Literal
 
+from sqlalchemy import String, cast, exists, literal, or_, select
+
+from outreach_tui.core.states import AttemptState, CampaignStatus, EnrollmentState
+from outreach_tui.db import tables as t
+from outreach_tui.db.session import read_tx
+from outreach_tui.engine import leases
 from outreach_tui.engine.engine import Engine
 from outreach_tui.engine.scheduler import EngineJobs, build_scheduler
 
@@ -28,17 +39,67 @@ MAX_IDLE_ROUNDS = 100_000
 
 
 async def run_until_idle(engine: Engine, *, max_rounds: int = MAX_IDLE_ROUNDS) -> int:
-    """Plan and dispatch until a round neither queues, sends nor reschedules anything."""
+    """Plan and dispatch until a round neither queues, sends nor reschedules anything.
+
+    On a shared database (PostgreSQL, several workers) a round in which this worker did
+    nothing is not the end while work that is due waits on another process: mailboxes a
+    live peer holds (it may die; its mailboxes come here when the lease expires), or steps
+    to plan while the planner's lease is another's. The worker waits a dispatch interval
+    and looks again."""
     sent = 0
+    pause = min(1.0, engine.settings.scheduler.dispatch_seconds)
     for _ in range(max_rounds):
         if engine.dispatcher.stopping:
             break
-        planned = (await asyncio.to_thread(engine.plan)).planned
+        plan = await asyncio.to_thread(engine.plan)
         report = await engine.dispatch()
         sent += report.sent
-        if not planned and not report.attempted and not report.rescheduled:
-            break
+        if plan.planned or report.attempted or report.rescheduled:
+            continue
+        if engine.dispatcher.shared and await asyncio.to_thread(
+            work_waits_elsewhere, engine, plan.skipped_lease
+        ):
+            await asyncio.sleep(pause)
+            continue
+        break
     return sent
+
+
+def work_waits_elsewhere(engine: Engine, planner_elsewhere: bool) -> bool:
+    """Due work another process holds: an approved, due attempt of a mailbox leased by a
+    live peer, or (when the planner's lease is another's) an enrollment whose step is due."""
+    now = engine.clock.now()
+    a, lease = t.attempt, t.lease
+    with read_tx(engine.db) as conn:
+        held = conn.execute(
+            select(a.c.id)
+            .where(
+                a.c.state == AttemptState.APPROVED.value,
+                or_(a.c.next_attempt_at.is_(None), a.c.next_attempt_at <= now),
+                exists().where(
+                    lease.c.name == literal(leases.MAILBOX_PREFIX) + cast(a.c.mailbox_id, String),
+                    lease.c.holder != engine.holder,
+                    lease.c.expires_at >= now,
+                ),
+            )
+            .limit(1)
+        ).first()
+        if held is not None:
+            return True
+        if not planner_elsewhere:
+            return False
+        cl = t.campaign_lead
+        step_due = conn.execute(
+            select(cl.c.id)
+            .join(t.campaign, t.campaign.c.id == cl.c.campaign_id)
+            .where(
+                cl.c.state == EnrollmentState.ACTIVE.value,
+                t.campaign.c.status == CampaignStatus.ACTIVE.value,
+                or_(cl.c.next_due_at.is_(None), cl.c.next_due_at <= now),
+            )
+            .limit(1)
+        ).first()
+        return step_due is not None
 
 
 async def run_worker(engine: Engine, mode: Mode) -> int:
@@ -60,6 +121,7 @@ async def run_worker(engine: Engine, mode: Mode) -> int:
         if mode == "once":
             await jobs.run_once()
         elif mode == "until_idle":
+            await jobs.verify_leads()  # one batch: leads waiting for it can be planned
             sent = await run_until_idle(engine)
             log.info("worker idle after %d sends", sent)
         else:

@@ -15,6 +15,7 @@ from outreach_tui.engine.campaigns import load_campaign_file
 from outreach_tui.engine.clock import SimulatedClock
 from outreach_tui.engine.leads import import_leads_csv
 from outreach_tui.logsetup import configure_logging
+from tests.functional.backend import database_url
 from tests.functional.helpers import PASSWORD, PASSWORD_ENV
 
 MAILBOXES = [f"rep{i}@sender{i}.com" for i in range(1, 6)]
@@ -32,7 +33,7 @@ def pool_settings(
     tmp_path: Path, server: Any, pki: Any, mailboxes: list[str], **extra: Any
 ) -> dict[str, Any]:
     overrides: dict[str, Any] = {
-        "database_url": f"sqlite:///{tmp_path / 'outreach.db'}",
+        "database_url": database_url(tmp_path),
         "mailboxes": [
             {
                 "email": email,
@@ -46,6 +47,12 @@ def pool_settings(
         "tls": {"ca_file": str(pki.ca_file)},
         "smtp_send_timeout": 30,  # generous: a loaded CI machine must not turn a send into a retry
         "logging": {"file": str(tmp_path / "outreach.log")},
+        # Campaign tests are not about verification: their leads go out unverified.
+        "verify": {"required": False},
+        # Nor about DNS health: the job would ask the machine's resolver about these domains.
+        "dns": {"health_checks": False},
+        # Nor about warmup: their mailboxes send their full limit from day one.
+        "warmup": {"new_mailboxes": False},
     }
     overrides.update(extra)
     return overrides

@@ -8,11 +8,20 @@ from click.testing import CliRunner
 from outreach_tui.cli import cli
 from outreach_tui.db import migrate
 from outreach_tui.db.session import make_engine
+from tests.functional import backend
 
 
-@pytest.fixture
-def db_url(tmp_path):
-    return f"sqlite:///{tmp_path / 'outreach.db'}"
+@pytest.fixture(autouse=True)
+def db_url(request, tmp_path):
+    """This test's database: a SQLite file, or with OUTREACH_TEST_DB=postgresql a fresh
+    migrated database on the loopback PostgreSQL (see tests/functional/backend.py)."""
+    if backend.BACKEND == "postgresql":
+        url = request.getfixturevalue("pg_database")
+    else:
+        url = f"sqlite:///{tmp_path / 'outreach.db'}"
+    backend.register(tmp_path, url)
+    yield url
+    backend.forget(tmp_path)
 
 
 @pytest.fixture

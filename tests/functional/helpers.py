@@ -10,6 +10,7 @@ from outreach_tui.config import Settings, load_settings
 from outreach_tui.engine import Engine, build_engine
 from outreach_tui.engine.clock import SimulatedClock
 from outreach_tui.logsetup import configure_logging
+from tests.functional.backend import database_url
 
 SENDER = "alex@brand-news.com"
 PASSWORD_ENV = "TEST_SMTP_PASSWORD"
@@ -29,11 +30,16 @@ def settings_for(tmp_path: Path, server: Any, pki: Any, **extra: Any) -> Setting
     }
     mailbox.update(extra.pop("mailbox", {}))
     overrides: dict[str, Any] = {
-        "database_url": f"sqlite:///{tmp_path / 'outreach.db'}",
+        "database_url": database_url(tmp_path),
         "mailboxes": [mailbox],
         "tls": {"ca_file": str(pki.ca_file)},
         "smtp_send_timeout": 30,  # generous: a loaded CI machine must not turn a send into a retry
         "logging": {"file": str(tmp_path / "outreach.log")},
+        # The DNS health job would ask the machine's resolver about these made-up domains;
+        # the DNS tests turn it on with their own loopback nameserver.
+        "dns": {"health_checks": False},
+        # Not about warmup (test_guard_warmup is): the mailbox sends its full limit at once.
+        "warmup": {"new_mailboxes": False},
     }
     overrides.update(extra)
     return load_settings(None, **overrides)

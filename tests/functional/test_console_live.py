@@ -19,6 +19,7 @@ from outreach_tui.db import tables as t
 from outreach_tui.engine import build_engine
 from outreach_tui.engine.clock import SystemClock
 from outreach_tui.tui.app import OutreachApp
+from tests.functional.backend import database_url
 from tests.functional.campaign_helpers import server_users
 from tests.functional.helpers import PASSWORD, PASSWORD_ENV
 from tests.functional.test_two_workers import BOXES, LEADS, run, write_world
@@ -120,7 +121,7 @@ def test_demo_starts_sends_receives_a_reply_and_shows_it(tmp_path):
 def test_status_line_names_a_mailbox_whose_tls_is_not_verified_first_and_in_red(tmp_path):
     settings = load_settings(
         None,
-        database_url=f"sqlite:///{tmp_path / 'o.db'}",
+        database_url=database_url(tmp_path),
         mailboxes=[
             {"email": "ok@brand.com", "smtp_host": "127.0.0.1", "smtp_password": "env:X"},
             {

@@ -72,7 +72,9 @@ def test_every_job_is_registered_with_its_interval_and_safety_options(engine):
             scheduler.shutdown(wait=False)
 
     jobs = asyncio.run(inspect())
-    assert set(jobs) == {"plan", "dispatch", "poll-replies", "monitor", "heal", "dns-check"}
+    assert set(jobs) == {
+        "verify-leads", "plan", "dispatch", "poll-replies", "monitor", "heal", "dns-check"
+    }  # fmt: skip
     assert jobs["poll-replies"].trigger.interval.total_seconds() == 180
     assert jobs["dns-check"].trigger.interval.total_seconds() == 7200
     assert jobs["dispatch"].trigger.interval.total_seconds() == pytest.approx(0.1)

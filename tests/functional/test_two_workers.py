@@ -1,5 +1,6 @@
-"""Two `outreach-tui worker` processes on one SQLite file at once, sending to a real loopback
-SMTP server: no attempt goes out twice, none is lost, and SIGTERM stops a worker cleanly."""
+"""Two `outreach-tui worker` processes on one database (a SQLite file by default) at once,
+sending to a real loopback SMTP server: no attempt goes out twice, none is lost, and SIGTERM
+stops a worker cleanly."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import time
 from collections import Counter
 
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import func, select
 
 from outreach_tui.db import tables as t
+from outreach_tui.db.session import make_engine
+from tests.functional.backend import database_url
 from tests.functional.campaign_helpers import ALWAYS_OPEN, server_users
 from tests.functional.helpers import PASSWORD, PASSWORD_ENV
 
@@ -34,7 +37,7 @@ smtp_password = "env:{PASSWORD_ENV}"
     )
     config = tmp_path / "config.toml"
     config.write_text(f"""
-database_url = "sqlite:///{tmp_path / "shared.db"}"
+database_url = "{database_url(tmp_path)}"
 smtp_send_timeout = 60
 [operator]
 id = "night-worker"
@@ -52,6 +55,12 @@ dispatch_batch = 20
 plan_batch = 30
 [tls]
 ca_file = "{pki.ca_file}"
+[verify]
+required = false
+[dns]
+health_checks = false
+[warmup]
+new_mailboxes = false
 [logging]
 file = "{tmp_path / "worker.log"}"
 {mailboxes}
@@ -102,11 +111,11 @@ def world(tmp_path, smtp_server, pki):
     config, campaign, leads = write_world(tmp_path, server, pki)
     run(config, "campaign", "create", "--from", str(campaign))
     run(config, "leads", "import", str(leads), "--campaign", "Shared")
-    return server, config, tmp_path / "shared.db"
+    return server, config, database_url(tmp_path)
 
 
 def test_two_workers_on_one_sqlite_file_never_send_an_attempt_twice(world):
-    server, config, db_path = world
+    server, config, db = world
     workers = [cli(config, "worker", "--until-idle") for _ in range(2)]
     for proc in workers:
         _out, err = proc.communicate(timeout=180)
@@ -117,7 +126,7 @@ def test_two_workers_on_one_sqlite_file_never_send_an_attempt_twice(world):
     recipients = Counter(m.rcpt_tos[0] for m in server.received)
     assert len(recipients) == LEADS
     assert max(recipients.values()) == 1
-    engine = create_engine(f"sqlite:///{db_path}")
+    engine = make_engine(db)
     with engine.connect() as conn:
         states = dict(
             conn.execute(select(t.attempt.c.state, func.count()).group_by(t.attempt.c.state)).all()
@@ -137,7 +146,7 @@ def test_two_workers_on_one_sqlite_file_never_send_an_attempt_twice(world):
 
 
 def test_sigterm_finishes_the_send_in_flight_and_exits_zero(world):
-    server, config, db_path = world
+    server, config, db = world
     from tests.servers.smtp import Rule
 
     # Every DATA reply takes a while, so SIGTERM lands while a send is in flight.
@@ -150,7 +159,7 @@ def test_sigterm_finishes_the_send_in_flight_and_exits_zero(world):
     proc.send_signal(signal.SIGTERM)
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
-    engine = create_engine(f"sqlite:///{db_path}")
+    engine = make_engine(db)
     with engine.connect() as conn:
         in_flight = conn.execute(
             select(func.count())

@@ -587,6 +587,13 @@ class ScriptedSmtpServer:
             return list(self._stats.received)
 
     @property
+    def received_count(self) -> int:
+        """How many messages :attr:`received` holds, without copying the list (cheap to poll
+        while thousands of messages arrive)."""
+        with self._lock:
+            return len(self._stats.received)
+
+    @property
     def raw_commands(self) -> list[bytes]:
         """Every command line the server read, with its line ending (a copy).
 

@@ -109,6 +109,7 @@ def test_good_send_is_received_with_auth_user_and_tls(
     assert errors == {}
     assert reply.startswith("2.0.0")
     [message] = server.received
+    assert server.received_count == 1
     assert message == ReceivedMessage(
         mail_from=FROM, rcpt_tos=[TO], data=MESSAGE, auth_user=USER, tls=True
     )

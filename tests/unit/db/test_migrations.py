@@ -13,8 +13,24 @@ from outreach_tui.db import migrate
 from outreach_tui.db.session import make_engine, write_tx
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request, tmp_path):
+    """An empty database, on each backend (PostgreSQL: a real server on loopback)."""
+    if request.param == "sqlite":
+        eng = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+        yield eng
+        eng.dispose()
+        return
+    server = request.getfixturevalue("postgres_server")
+    name = f"migrations_{abs(hash(request.node.nodeid)) % 10**8}"
+    eng = make_engine(server.create_database(name))
+    yield eng
+    eng.dispose()
+    server.drop_database(name)
+
+
 @pytest.fixture
-def engine(tmp_path):
+def sqlite_engine(tmp_path):
     eng = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
     yield eng
     eng.dispose()
@@ -50,8 +66,8 @@ def test_upgrade_twice_is_harmless(engine):
     assert migrate.current_revision(engine) is not None
 
 
-def test_sqlite_runs_in_wal_with_foreign_keys_and_a_busy_timeout(engine):
-    with engine.connect() as conn:
+def test_sqlite_runs_in_wal_with_foreign_keys_and_a_busy_timeout(sqlite_engine):
+    with sqlite_engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
