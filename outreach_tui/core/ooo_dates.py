@@ -106,7 +106,11 @@ class _Found:
 
 def fold(text: str) -> str:
     """Lower case without accents (é→e, ü→u, ß→ss), so one pattern covers every spelling."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    folded = text.casefold()
+    if folded.isascii():
+        # Nothing to decompose: NFKD leaves ASCII as it is, and no ASCII character combines.
+        return folded
+    decomposed = unicodedata.normalize("NFKD", folded)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 

@@ -426,11 +426,60 @@ def normalise(text: str) -> str:
 
 def first_match(rules: Iterable[Rule], folded: str) -> tuple[Rule, str] | None:
     """The first rule (in order) that matches, with the words it matched."""
+    alternations = _ALTERNATIONS.get(id(rules))
+    if alternations is None or alternations.rules is not rules:
+        return _first_match_one_by_one(rules, folded)
+    # One scan of an alternation instead of one scan per rule. The alternation finds the
+    # leftmost position where any rule matches and, there, the first rule in order; an earlier
+    # rule may still match further right, so the rules before it are scanned again from just
+    # after that position, until no earlier rule matches. Same rule, same words as one by one.
+    ordered = alternations.rules
+    best: tuple[Rule, str] | None = None
+    limit, start = len(ordered), 0
+    while limit:
+        found = alternations.of_first(limit).search(folded, start)
+        if found is None:
+            break
+        at = found.start()
+        index = next(i for i in range(limit) if ordered[i].pattern.match(folded, at))
+        best = ordered[index], found.group(0)
+        limit, start = index, at + 1
+    return best
+
+
+def _first_match_one_by_one(rules: Iterable[Rule], folded: str) -> tuple[Rule, str] | None:
     for rule in rules:
         found = rule.pattern.search(folded)
         if found:
             return rule, found.group(0)
     return None
+
+
+_WORD_START = r"(?<!\w)"
+
+
+class _Alternations:
+    """Alternation regexes of the first n rules of one rule tuple, compiled when first needed."""
+
+    def __init__(self, rules: tuple[Rule, ...]) -> None:
+        assert all(rule.pattern.pattern.startswith(_WORD_START) for rule in rules)
+        self.rules = rules
+        self._compiled: dict[int, re.Pattern[str]] = {}
+
+    def of_first(self, count: int) -> re.Pattern[str]:
+        compiled = self._compiled.get(count)
+        if compiled is None:
+            # The shared look-behind comes first, once: inside a word it fails before any
+            # branch is tried, and branches that start with a letter are rejected cheaply.
+            bodies = "|".join(r.pattern.pattern[len(_WORD_START) :] for r in self.rules[:count])
+            compiled = self._compiled[count] = re.compile(f"{_WORD_START}(?:{bodies})")
+        return compiled
+
+
+#: Keyed by the identity of the module's rule tuples (other iterables are matched one by one).
+_ALTERNATIONS: dict[int, _Alternations] = {
+    id(rules): _Alternations(rules) for rules in (OUT_OF_OFFICE, ACKNOWLEDGEMENT, HUMAN_RULES)
+}
 
 
 def _subject_core(subject: str) -> str:

@@ -14,24 +14,27 @@ import base64
 import binascii
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import Message
 from email.parser import HeaderParser
-from email.utils import getaddresses, parseaddr
+from email.utils import getaddresses
 from typing import Literal
 
 from flufl.bounce import all_failures
 
 from outreach_tui.mail.mime_parts import (
+    Part,
     Problems,
     decode_bytes,
     header_text,
+    parse_address,
     part_bytes,
     part_text,
+    parts_of,
     raw_header,
     safe_content_type,
     safe_param,
-    walk,
 )
 
 BounceKind = Literal["bounce_hard", "bounce_soft", "complaint", "delivered"]
@@ -86,31 +89,41 @@ class BounceReport:
     sender_at_fault: bool = False
 
 
-def report_type(msg: Message) -> str | None:
-    """The report-type of a multipart/report, lower case; None for anything else."""
-    if safe_content_type(msg) != "multipart/report":
+def report_type(msg: Message, content_type: str | None = None) -> str | None:
+    """The report-type of a multipart/report, lower case; None for anything else.
+
+    `content_type` is the message's, when the caller has already read it.
+    """
+    if (content_type or safe_content_type(msg)) != "multipart/report":
         return None
     value = safe_param(msg, "report-type")
     return value.strip().lower() if value else None
 
 
-def read_report(msg: Message, problems: Problems) -> BounceReport | None:
-    """A bounce or complaint report, or None when `msg` is neither."""
-    kind = report_type(msg)
+def read_report(
+    msg: Message, problems: Problems, parts: Sequence[Part] | None = None
+) -> BounceReport | None:
+    """A bounce or complaint report, or None when `msg` is neither.
+
+    `parts` is `parts_of(msg, problems)` when the caller already has it.
+    """
+    if parts is None:
+        parts = parts_of(msg, problems)
+    kind = report_type(msg, parts[0].content_type if parts else None)
     if kind == "feedback-report":
-        return _read_arf(msg, problems)
-    if kind == "delivery-status" or _has_delivery_status(msg, problems):
-        report = _read_dsn(msg, problems)
+        return _read_arf(msg, parts, problems)
+    if kind == "delivery-status" or _has_delivery_status(parts):
+        report = _read_dsn(msg, parts, problems)
         if report is not None:
             return report
     if looks_like_bounce(msg):
-        return _read_nonstandard(msg, problems)
+        return _read_nonstandard(msg, parts, problems)
     return None
 
 
 def looks_like_bounce(msg: Message) -> bool:
     """From a mailer daemon or postmaster, or a bounce subject on something that is no reply."""
-    name, address = parseaddr(header_text(msg, "From") or "")
+    name, address = parse_address(header_text(msg, "From") or "")
     local = address.rpartition("@")[0] if "@" in address else address
     subject = header_text(msg, "Subject") or ""
     from_daemon = bool(_DAEMON_LOCAL.match(local)) or bool(_DAEMON_NAME.search(name))
@@ -120,10 +133,8 @@ def looks_like_bounce(msg: Message) -> bool:
     return from_daemon or bounce_subject
 
 
-def _has_delivery_status(msg: Message, problems: Problems) -> bool:
-    return any(
-        safe_content_type(part) == "message/delivery-status" for _, part in walk(msg, problems)
-    )
+def _has_delivery_status(parts: Sequence[Part]) -> bool:
+    return any(part.content_type == "message/delivery-status" for part in parts)
 
 
 # --- RFC 3464 ----------------------------------------------------------------------------------
@@ -148,15 +159,15 @@ class _Recipient:
         return 2
 
 
-def _read_dsn(msg: Message, problems: Problems) -> BounceReport | None:
+def _read_dsn(msg: Message, parts: Sequence[Part], problems: Problems) -> BounceReport | None:
     recipients: list[_Recipient] = []
-    for _, part in walk(msg, problems):
-        if safe_content_type(part) == "message/delivery-status":
-            recipients.extend(_dsn_recipients(part, problems))
+    for part in parts:
+        if part.content_type == "message/delivery-status":
+            recipients.extend(_dsn_recipients(part.message, problems))
     if not recipients:
         return None
     worst = max(r.severity for r in recipients)
-    original = original_message_id(msg, problems)
+    original = original_message_id(msg, problems, parts)
     if worst < 4:
         return BounceReport(
             kind="delivered",
@@ -239,19 +250,19 @@ def _status_in(text: str) -> str | None:
 # --- RFC 5965 (ARF) ----------------------------------------------------------------------------
 
 
-def _read_arf(msg: Message, problems: Problems) -> BounceReport:
+def _read_arf(msg: Message, parts: Sequence[Part], problems: Problems) -> BounceReport:
     feedback_type = "abuse"
     complained: list[str] = []
-    for _, part in walk(msg, problems):
-        if safe_content_type(part) != "message/feedback-report":
+    for part in parts:
+        if part.content_type != "message/feedback-report":
             continue
-        fields = _feedback_fields(part, problems)
+        fields = _feedback_fields(part.message, problems)
         feedback_type = (raw_header(fields, "Feedback-Type") or feedback_type).strip().lower()
         for value in fields.get_all("Original-Rcpt-To") or []:
             address = _typed_address(str(value))
             if address:
                 complained.append(address)
-    original = _original_headers(msg, problems)
+    original = _original_headers(parts)
     if not complained and original is not None:
         complained = [a.lower() for _, a in getaddresses([header_text(original, "To") or ""]) if a]
     return BounceReport(
@@ -259,7 +270,7 @@ def _read_arf(msg: Message, problems: Problems) -> BounceReport:
         classified_by="arf",
         reason=f"ARF Feedback-Type: {feedback_type}",
         recipients=tuple(dict.fromkeys(complained)),
-        original_message_id=original_message_id(msg, problems),
+        original_message_id=original_message_id(msg, problems, parts),
     )
 
 
@@ -274,10 +285,9 @@ def _feedback_fields(part: Message, problems: Problems) -> Message:
 # --- the original message ----------------------------------------------------------------------
 
 
-def _original_headers(msg: Message, problems: Problems) -> Message | None:
+def _original_headers(parts: Sequence[Part]) -> Message | None:
     """Headers of our message as the report returns it (message/rfc822 or text/rfc822-headers)."""
-    for depth, part in walk(msg, problems):
-        kind = safe_content_type(part)
+    for depth, part, kind in parts:
         if depth == 0:
             continue
         if kind in {"message/rfc822", "message/global"}:
@@ -290,17 +300,21 @@ def _original_headers(msg: Message, problems: Problems) -> Message | None:
     return None
 
 
-def original_message_id(msg: Message, problems: Problems) -> str | None:
+def original_message_id(
+    msg: Message, problems: Problems, parts: Sequence[Part] | None = None
+) -> str | None:
     """The Message-ID of the message that bounced or was complained about, without brackets."""
-    original = _original_headers(msg, problems)
+    if parts is None:
+        parts = parts_of(msg, problems)
+    original = _original_headers(parts)
     if original is not None:
         value = raw_header(original, "Message-ID")
         if value:
             return strip_brackets(value)
     # Non-standard bounces quote the original inline ("This is a copy of the message").
-    for _, part in walk(msg, problems):
-        if safe_content_type(part) == "text/plain":
-            found = _MESSAGE_ID_LINE.search(part_text(part, problems, MAX_BOUNCE_TEXT))
+    for part in parts:
+        if part.content_type == "text/plain":
+            found = _MESSAGE_ID_LINE.search(part_text(part.message, problems, MAX_BOUNCE_TEXT))
             if found:
                 return strip_brackets(found.group(1))
     return None
@@ -318,7 +332,9 @@ def strip_brackets(value: str) -> str | None:
 log = logging.getLogger(__name__)
 
 
-def _read_nonstandard(msg: Message, problems: Problems) -> BounceReport | None:
+def _read_nonstandard(
+    msg: Message, parts: Sequence[Part], problems: Problems
+) -> BounceReport | None:
     temporary: frozenset[bytes] = frozenset()
     permanent: frozenset[bytes] = frozenset()
     try:
@@ -326,7 +342,7 @@ def _read_nonstandard(msg: Message, problems: Problems) -> BounceReport | None:
     except Exception as exc:  # a heuristic detector tripping over a broken message
         log.debug("flufl.bounce failed: %r", exc)
         problems.add("bounce detectors could not read this message")
-    text = _bounce_text(msg, problems)
+    text = _bounce_text(parts, problems)
     status = _status_in(text)
     diagnostic = _diagnostic_line(text)
     subject = header_text(msg, "Subject") or ""
@@ -358,18 +374,18 @@ def _read_nonstandard(msg: Message, problems: Problems) -> BounceReport | None:
         recipients=recipients,
         status_code=status,
         diagnostic=diagnostic,
-        original_message_id=original_message_id(msg, problems),
+        original_message_id=original_message_id(msg, problems, parts),
         sender_at_fault=bool(status and _SENDER_AT_FAULT.match(status)),
     )
 
 
-def _bounce_text(msg: Message, problems: Problems) -> str:
+def _bounce_text(parts: Sequence[Part], problems: Problems) -> str:
     chunks: list[str] = []
     size = 0
-    for _, part in walk(msg, problems):
-        if safe_content_type(part) != "text/plain":
+    for part in parts:
+        if part.content_type != "text/plain":
             continue
-        text = part_text(part, problems, MAX_BOUNCE_TEXT)
+        text = part_text(part.message, problems, MAX_BOUNCE_TEXT)
         # Stop before the quoted original: its headers are ours, not the failure's.
         cut = re.search(
             r"^(?:-+ ?(?:this is a copy of|below this line|original message)|--- below this line"

@@ -15,19 +15,21 @@ from datetime import date
 from email import message_from_bytes
 from email.message import Message
 from email.policy import compat32
-from email.utils import parseaddr, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 from typing import Literal
 
 from outreach_tui.core.reply_rules import automatic_signal, classify_text
 from outreach_tui.mail.dsn import read_report, strip_brackets
 from outreach_tui.mail.mime_parts import (
+    Part,
     Problems,
     header_text,
     is_attachment,
+    parse_address,
     part_text,
+    parts_of,
     raw_header,
     safe_content_type,
-    walk,
 )
 from outreach_tui.mail.reply_text import html_to_text, new_text
 
@@ -123,7 +125,9 @@ def _analyse(raw: bytes, fallback_date: date | None) -> InboundAnalysis:
     msg = message_from_bytes(raw[:MAX_PARSE_BYTES], policy=compat32)
     if not raw.strip():
         problems.add("empty message")
-    _note_defects(msg, problems)
+    # Walked once: the defect check, the report reader and the body all go over the parts.
+    parts = parts_of(msg, problems)
+    _note_defects(parts, problems)
 
     in_reply_to = _one_id(raw_header(msg, "In-Reply-To"))
     # The address from the raw value: addresses are never encoded words, display names are.
@@ -145,7 +149,7 @@ def _analyse(raw: bytes, fallback_date: date | None) -> InboundAnalysis:
         extra=extra,
     )
 
-    report = read_report(msg, problems)
+    report = read_report(msg, problems, parts)
     if report is not None:
         # A success report is automatic mail about a send, not a failure of it.
         delivered = report.kind == "delivered"
@@ -164,7 +168,7 @@ def _analyse(raw: bytes, fallback_date: date | None) -> InboundAnalysis:
             problem=problems.summary(),
         )
 
-    text = new_text(_body_text(msg, problems))
+    text = new_text(_body_text(msg, parts, problems))
     automatic = automatic_signal(_header_pairs(msg))
     verdict = classify_text(text, subject=subject or "", automatic=automatic, sent=sent)
     by_headers = verdict.kind in {"out_of_office", "auto_reply"} and automatic is not None
@@ -180,19 +184,18 @@ def _analyse(raw: bytes, fallback_date: date | None) -> InboundAnalysis:
     )
 
 
-def _note_defects(msg: Message, problems: Problems) -> None:
+def _note_defects(parts: list[Part], problems: Problems) -> None:
     names: list[str] = []
-    for _, part in walk(msg, problems):
-        names.extend(type(defect).__name__ for defect in getattr(part, "defects", []))
+    for part in parts:
+        names.extend(type(defect).__name__ for defect in getattr(part.message, "defects", []))
     if names:
         problems.add("broken MIME: " + ", ".join(sorted(set(names))[:5]))
 
 
-def _body_text(msg: Message, problems: Problems) -> str:
+def _body_text(msg: Message, parts: list[Part], problems: Problems) -> str:
     """The first inline text/plain part, else the first text/html part as text."""
     html_part: Message | None = None
-    for _, part in walk(msg, problems):
-        kind = safe_content_type(part)
+    for _, part, kind in parts:
         if part.is_multipart() or is_attachment(part):
             continue
         if kind == "text/plain":
@@ -210,7 +213,14 @@ def _body_text(msg: Message, problems: Problems) -> str:
 
 def _header_pairs(msg: Message) -> list[tuple[str, str]]:
     try:
-        return [(str(name), str(value)) for name, value in msg.items()]
+        pairs: list[tuple[str, str]] = []
+        for name, value in msg.raw_items():
+            # What msg.items() does, minus the policy call for a plain ASCII value (which the
+            # compat32 policy hands back unchanged).
+            if not (isinstance(value, str) and value.isascii()):
+                value = msg.policy.header_fetch_parse(name, value)
+            pairs.append((str(name), str(value)))
+        return pairs
     except Exception:
         return []
 
@@ -233,7 +243,7 @@ def _address(value: str | None) -> str | None:
     if not value:
         return None
     try:
-        address = parseaddr(value)[1]
+        address = parse_address(value)[1]
     except Exception:
         return None
     return address.strip().lower() if "@" in address else None

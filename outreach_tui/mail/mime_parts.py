@@ -11,12 +11,15 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import functools
 import quopri
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.header import decode_header
 from email.message import Message
+from email.utils import parseaddr
+from typing import NamedTuple
 
 #: Deeper than this the walk stops (real mail nests 3-5 levels; a bounce of a forward of a
 #: digest perhaps 8).
@@ -58,16 +61,26 @@ def walk(msg: Message, problems: Problems) -> Iterator[tuple[int, Message]]:
             problems.add(f"more than {MAX_PARTS} MIME parts; the rest were not read")
             return
         yield depth, part
-        if safe_content_type(part) == "message/delivery-status":
-            continue
         payload = part.get_payload()
-        if not isinstance(payload, list):
+        # Only a part with sub-parts needs its type (reading it costs more than the payload).
+        if not isinstance(payload, list) or safe_content_type(part) == "message/delivery-status":
             continue
         if depth + 1 > MAX_DEPTH:
             problems.add(f"MIME nesting deeper than {MAX_DEPTH} levels; inner parts not read")
             continue
         children = [child for child in payload if isinstance(child, Message)]
         stack.extend((depth + 1, child) for child in reversed(children))
+
+
+class Part(NamedTuple):
+    depth: int
+    message: Message
+    content_type: str
+
+
+def parts_of(msg: Message, problems: Problems) -> list[Part]:
+    """`walk` once, with each part's content type: for readers that go over the parts often."""
+    return [Part(depth, part, safe_content_type(part)) for depth, part in walk(msg, problems)]
 
 
 def safe_content_type(part: Message) -> str:
@@ -97,14 +110,26 @@ def raw_header(msg: Message, name: str) -> str | None:
     # raw_items, not get(): compat32 turns a header with raw 8-bit bytes into a Header object
     # whose str() has lost them.
     wanted = name.lower()
+    value = None
     try:
-        value = next((v for k, v in msg.raw_items() if k.lower() == wanted), None)
+        for key, item in msg.raw_items():
+            if key.lower() == wanted:
+                value = item
+                break
     except Exception:
         return None
     if value is None:
         return None
-    text = _FOLD.sub("", _unsurrogate(str(value)))
-    return text.replace("\r", " ").replace("\n", " ").strip()
+    text = _unsurrogate(str(value))
+    if "\n" in text or "\r" in text:
+        text = _FOLD.sub("", text).replace("\r", " ").replace("\n", " ")
+    return text.strip()
+
+
+@functools.lru_cache(maxsize=16)
+def parse_address(value: str) -> tuple[str, str]:
+    """`email.utils.parseaddr`, remembered: a message's From is read by more than one reader."""
+    return parseaddr(value)
 
 
 def header_text(msg: Message, name: str) -> str | None:
@@ -193,6 +218,6 @@ def part_text(part: Message, problems: Problems, limit: int = MAX_TEXT_BYTES) ->
 
 def _unsurrogate(text: str) -> str:
     # compat32 keeps raw 8-bit header bytes as surrogate escapes; they are nearly always UTF-8.
-    if not any("\udc80" <= c <= "\udcff" for c in text):
+    if text.isascii() or not any("\udc80" <= c <= "\udcff" for c in text):
         return text
     return text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace")

@@ -30,6 +30,21 @@ _LANGUAGES = ["en", "de", "fr", "es"]
 # The library logs its compiled regexes at DEBUG for every message: kilobytes of noise each.
 logging.getLogger("mailparser_reply").setLevel(logging.INFO)
 
+
+def _splitter_regexes() -> dict[str, re.Pattern[str]]:
+    # The library builds its three regexes from the language tables for every message (a good
+    # part of its cost); they depend only on the settings, so they are built once and handed to
+    # each message through the dataclass fields that hold them.
+    template = EmailMessage(text="", languages=list(_LANGUAGES), keep_hyphen_lists=True)
+    return {
+        "_header_regex": template.HEADER_REGEX,
+        "_disclaimers_regex": template.DISCLAIMERS_REGEX,
+        "_signature_regex": template.SIGNATURE_REGEX,
+    }
+
+
+_SPLITTER_REGEXES = _splitter_regexes()
+
 _HISTORY_START = re.compile(
     r"^\s*(?:"
     r"el\s.{3,200}\sescribi[oó]\s?:"
@@ -64,7 +79,9 @@ def new_text(body: str) -> str:
     text = _QUOTED_LINE.sub("", text)
     if not text.strip():
         return ""
-    message = EmailMessage(text=text, languages=list(_LANGUAGES), keep_hyphen_lists=True).read()
+    message = EmailMessage(
+        text=text, languages=list(_LANGUAGES), keep_hyphen_lists=True, **_SPLITTER_REGEXES
+    ).read()
     if not message.replies:
         return text.strip()
     reply = message.replies[0]
