@@ -22,8 +22,8 @@ from outreach_tui.engine.clock import SystemClock
     "mailbox_count",
     type=click.IntRange(min=1),
     default=None,
-    help="Plan for this many new mailboxes (all starting warmup on day 1) instead "
-    "of the configured pool.",
+    help="Plan for this many new mailboxes (all starting warmup on day 1, unless [warmup] "
+    "new_mailboxes = false) instead of the configured pool.",
 )
 @click.option(
     "--domains",
@@ -77,9 +77,12 @@ def capacity_command(
     if domains is not None and mailbox_count is None:
         raise InputError("--domains needs --mailboxes (the configured pool has its own domains)")
     if mailbox_count is not None:
-        members = [PoolMember(warmup_started=first)] * mailbox_count
+        # As the engine adds them: ramping from day 1 unless [warmup] new_mailboxes = false.
+        ramping = settings.warmup.new_mailboxes
+        members = [PoolMember(warmup_started=first if ramping else None)] * mailbox_count
         spread = f" on {domains} sending domains" if domains else ""
-        click.echo(f"{mailbox_count} new mailboxes{spread}, warmup from {first:%Y-%m-%d}")
+        how = f"warmup from {first:%Y-%m-%d}" if ramping else "no warmup ([warmup] new_mailboxes)"
+        click.echo(f"{mailbox_count} new mailboxes{spread}, {how}")
     else:
         members, domain_count = configured_pool(state)
         if not members:

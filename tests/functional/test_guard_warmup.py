@@ -200,3 +200,14 @@ def test_new_mailboxes_false_sends_the_full_limit_from_day_one(tmp_path):
         assert [row.limit_today for row in engine.queries.mailboxes()] == [50]
     finally:
         engine.close_sync()
+
+
+def test_capacity_of_new_mailboxes_follows_new_mailboxes_false_too(db_url, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text("[warmup]\nnew_mailboxes = false\n", encoding="utf-8")
+    result = run_cli(db_url, "--config", str(config), "capacity", "--mailboxes", "2", "--days", "8")
+    assert result.exit_code == 0, result.output
+    assert "no warmup" in result.output
+    assert {day: row[0] for day, row in table(result.output).items()} == dict.fromkeys(
+        range(1, 9), 100
+    )
