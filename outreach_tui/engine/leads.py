@@ -150,22 +150,26 @@ _SUPPRESSED = select(t.suppression.c.kind, t.suppression.c.value).where(
 _CAMPAIGN_ID = select(t.campaign.c.id).where(t.campaign.c.name == bindparam("name"))
 _MAX_LEAD_ID = select(func.coalesce(func.max(t.lead.c.id), 0))
 _CID = bindparam("cid", type_=t.campaign_lead.c.campaign_id.type)
-_ENROL = insert(t.campaign_lead).from_select(
-    ["campaign_id", "lead_id", "next_step", "state", "updated_at"],
-    select(
-        _CID,
-        t.lead.c.id,
-        bindparam("step"),
-        bindparam("state"),
-        bindparam("now", type_=t.campaign_lead.c.updated_at.type),
-    ).where(
-        t.lead.c.email.in_(bindparam("emails", expanding=True)),
-        ~exists().where(
-            t.campaign_lead.c.campaign_id == _CID, t.campaign_lead.c.lead_id == t.lead.c.id
+_ENROL = (
+    insert(t.campaign_lead)
+    .from_select(
+        ["campaign_id", "lead_id", "next_step", "state", "updated_at"],
+        select(
+            _CID,
+            t.lead.c.id,
+            bindparam("step"),
+            bindparam("state"),
+            bindparam("now", type_=t.campaign_lead.c.updated_at.type),
+        ).where(
+            t.lead.c.email.in_(bindparam("emails", expanding=True)),
+            ~exists().where(
+                t.campaign_lead.c.campaign_id == _CID, t.campaign_lead.c.lead_id == t.lead.c.id
+            ),
         ),
-    ),
-    # psycopg forgets an INSERT's row count once SQLAlchemy closes the cursor: keep it.
-).execution_options(preserve_rowcount=True)
+        # psycopg forgets an INSERT's row count once SQLAlchemy closes the cursor: keep it.
+    )
+    .execution_options(preserve_rowcount=True)
+)
 #: Columns of a new lead, in the order rows are held in memory.
 _COLUMNS = (
     "email", "domain", "first_name", "last_name", "company", "website", "timezone", "custom",
