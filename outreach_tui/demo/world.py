@@ -113,6 +113,10 @@ REPLY_KINDS = (
 SANDBOX_FOLDER = "INBOX"
 SANDBOX_UIDVALIDITY = 1
 DELIVERED_KEPT = 200
+#: Recipients whose last message the sandbox remembers for their answer to quote. Answers
+#: come seconds after the send, so the newest few thousand are plenty; keeping every
+#: recipient grew the demo's memory with every send of a long run.
+SENT_KEPT = 5_000
 
 
 CAMPAIGNS = [
@@ -250,7 +254,10 @@ class SandboxWorld:
         sender_name: str = "",
     ) -> None:
         """Note what we sent `recipient` (what their answer quotes and threads to)."""
+        self.sent.pop(recipient, None)  # re-inserted last: the dict is oldest-first
         self.sent[recipient] = Sent(mailbox, recipient, subject, message_id, sender_name)
+        if len(self.sent) > SENT_KEPT:
+            del self.sent[next(iter(self.sent))]
 
     # -- answers arrive -----------------------------------------------------------------
 

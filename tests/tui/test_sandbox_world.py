@@ -149,3 +149,17 @@ async def test_an_answer_threads_to_the_message_the_sink_received(sink):
 
     applied = sandbox.receive("interested", item.sender, item.recipient, FROZEN)
     assert applied.attempt_id == item.attempt_id  # by In-Reply-To, not by a guess
+
+
+def test_the_sandbox_remembers_only_the_newest_recipients_so_a_long_run_stays_flat():
+    from outreach_tui.demo.world import SENT_KEPT, SandboxWorld
+
+    world = SandboxWorld()
+    for n in range(SENT_KEPT + 10):
+        world.remember("alex@demo.test", f"lead{n}@x.test", "Hello")
+    world.remember("alex@demo.test", "lead10@x.test", "Again")  # sent again: newest now
+
+    assert len(world.sent) == SENT_KEPT
+    assert "lead0@x.test" not in world.sent and "lead11@x.test" in world.sent
+    world.remember("alex@demo.test", "new@x.test", "Hello")
+    assert "lead10@x.test" in world.sent and "lead11@x.test" not in world.sent
