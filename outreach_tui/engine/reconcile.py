@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from outreach_tui.config import Settings
 from outreach_tui.core.errors import ConfigError
@@ -162,17 +162,7 @@ class Reconciler:
                     mailbox_id=mailbox_id,
                     sent_at=now,
                 )
-            ledger.write_audit(
-                conn,
-                user_id=self.operator_id,
-                policy_result="settled_sent",
-                reason=f"unknown outcome settled: found in {folder}",
-                at=now,
-                lead_email=attempt.recipient_email,
-                sender_email=attempt.sender_email,
-                subject=attempt.subject,
-                attempt_id=attempt_id,
-            )
+            self._audit(conn, attempt, "settled_sent", f"found in {folder}", now)
 
     def _settle_failed(self, attempt_id: int, folder: str) -> None:
         with write_tx(self.db) as conn:
@@ -206,17 +196,23 @@ class Reconciler:
                         f"step not delivered (not found in {folder})",
                         now,
                     )
-            ledger.write_audit(
-                conn,
-                user_id=self.operator_id,
-                policy_result="settled_failed",
-                reason=f"unknown outcome settled: not found in {folder}",
-                at=now,
-                lead_email=attempt.recipient_email,
-                sender_email=attempt.sender_email,
-                subject=attempt.subject,
-                attempt_id=attempt_id,
-            )
+            self._audit(conn, attempt, "settled_failed", f"not found in {folder}", now)
+
+    def _audit(
+        self, conn: Connection, attempt: Any, result: str, where: str, now: datetime
+    ) -> None:
+        """The audit row of a settled unknown outcome."""
+        ledger.write_audit(
+            conn,
+            user_id=self.operator_id,
+            policy_result=result,
+            reason=f"unknown outcome settled: {where}",
+            at=now,
+            lead_email=attempt.recipient_email,
+            sender_email=attempt.sender_email,
+            subject=attempt.subject,
+            attempt_id=attempt.id,
+        )
 
     def _event(self, attempt_id: int, message: str) -> None:
         with write_tx(self.db) as conn:
