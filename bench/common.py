@@ -27,6 +27,7 @@ class Sink:
     host: str
     port: int
     ca_file: Path
+    pid: int = 0
 
 
 @contextmanager
@@ -49,7 +50,7 @@ def sink_process(workdir: Path, reply_delay_ms: float = 0) -> Iterator[Sink]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("benchmark sink did not start")
             time.sleep(0.05)
-        yield Sink("127.0.0.1", int(port_file.read_text()), ca_file)
+        yield Sink("127.0.0.1", int(port_file.read_text()), ca_file, proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -16,14 +16,20 @@ in the tests: the figures measure the engine, not the disk).
 from __future__ import annotations
 
 import argparse
+import bisect
 import os
 import resource
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import ROOT, median, peak_rss_mb, result_line, sink_process, workdir
+import psutil
+
+from bench.common import ROOT, peak_rss_mb, result_line, sink_process, workdir
 
 BOX_PASSWORD_ENV = "BENCH_SMTP_PASSWORD"
 WINDOW = """
@@ -101,8 +107,101 @@ def prepare(config: Path, tmp: Path, messages: int) -> None:
         engine.close_sync()
 
 
-def measure(url: str) -> tuple[int, float]:
-    """(sent, seconds from the first send to the last) read from the ledger."""
+class CpuSampler:
+    """CPU seconds each group of processes (workers, PostgreSQL, the sink) used in a window
+    of wall time known only afterwards (the first and last send, read from the ledger).
+
+    Every process's cumulative CPU is sampled with the wall time every SAMPLE_SECONDS; a
+    process that exits (a PostgreSQL backend when its worker disconnects) keeps its last
+    sample, so its CPU stays counted."""
+
+    SAMPLE_SECONDS = 0.05
+
+    def __init__(self, groups: Callable[[], dict[str, list[psutil.Process]]]) -> None:
+        self._groups = groups
+        self._samples: dict[tuple[str, int], tuple[list[float], list[float]]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> CpuSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            machine = psutil.cpu_times()  # every process, ours or not (other jobs' load)
+            walls, cpus = self._samples.setdefault(("machine", 0), ([], []))
+            walls.append(time.time())
+            cpus.append(machine.user + machine.system + machine.nice + machine.irq
+                        + machine.softirq)  # fmt: skip
+            for name, procs in self._groups().items():
+                for proc in procs:
+                    try:
+                        times = proc.cpu_times()
+                    except psutil.Error:
+                        continue
+                    walls, cpus = self._samples.setdefault((name, proc.pid), ([], []))
+                    walls.append(time.time())
+                    cpus.append(times.user + times.system)
+            self._stop.wait(self.SAMPLE_SECONDS)
+
+    def used(self, start: float, end: float) -> dict[str, float]:
+        """CPU seconds per group between two wall times (time.time())."""
+        totals: dict[str, float] = {}
+        for (name, _pid), (walls, cpus) in self._samples.items():
+            used = _cpu_at(walls, cpus, end) - _cpu_at(walls, cpus, start)
+            totals[name] = totals.get(name, 0.0) + used
+        return totals
+
+
+def _cpu_at(walls: list[float], cpus: list[float], moment: float) -> float:
+    """A process's cumulative CPU at `moment`: its last sample before (0 before the first)."""
+    i = bisect.bisect_right(walls, moment)
+    return cpus[i - 1] if i else 0.0
+
+
+def process_tree(pid: int | None) -> list[psutil.Process]:
+    if pid is None:
+        return []
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+@dataclass
+class Run:
+    rate: float  # sends per second, first send to last
+    seconds: float
+    cpu: dict[str, float]  # CPU seconds per group in that window
+
+    def cores(self, group: str | None = None) -> float:
+        """Cores kept busy during the window: by `group`, by all our processes (None)."""
+        if group is not None:
+            return self.cpu.get(group, 0.0) / self.seconds
+        return sum(v for k, v in self.cpu.items() if k != "machine") / self.seconds
+
+    def ms_per_send(self, group: str | None = None) -> float:
+        """CPU milliseconds a send cost: in `group`, in all our processes (None)."""
+        return self.cores(group) / self.rate * 1000
+
+    def describe(self) -> str:
+        busy = ", ".join(
+            f"{group} {self.cores(group):.2f}"
+            for group in ("workers", "postgresql", "sink", "machine")
+        )
+        return (
+            f"{self.rate:.0f} sends/s; cores busy: {busy}; {self.ms_per_send():.2f} ms CPU a send"
+        )
+
+
+def measure(url: str) -> tuple[int, float, float]:
+    """(sent, wall time of the first send, of the last) read from the ledger."""
     from sqlalchemy import func, select
 
     from outreach_tui.db import tables as t
@@ -117,12 +216,12 @@ def measure(url: str) -> tuple[int, float]:
             ).one()  # fmt: skip
     finally:
         engine.dispose()
-    return int(sent), max((last - first).total_seconds(), 1e-6)
+    return int(sent), first.timestamp(), max(last.timestamp(), first.timestamp() + 1e-6)
 
 
 def run_once(backend: str, workers: int, sink, messages: int, mailboxes: int, tmp: Path,
-             pg) -> float:  # fmt: skip
-    """Sends per second of one run."""
+             pg) -> Run:  # fmt: skip
+    """Sends per second of one run, and the CPU its processes used meanwhile."""
     tag = f"{backend}-{workers}-{time.monotonic_ns()}"
     run_dir = tmp / tag
     run_dir.mkdir()
@@ -134,7 +233,27 @@ def run_once(backend: str, workers: int, sink, messages: int, mailboxes: int, tm
     config.write_text(config_text(url, sink, mailboxes, run_dir / "worker.log"))
     prepare(config, run_dir, messages)
     env = {**os.environ, BOX_PASSWORD_ENV: "bench-password"}
-    procs = []
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def groups() -> dict[str, list[psutil.Process]]:
+        return {
+            "workers": [p for proc in procs for p in process_tree(proc.pid)],
+            "postgresql": process_tree(pg.pid) if backend == "postgresql" else [],
+            "sink": process_tree(sink.pid),
+        }
+
+    with CpuSampler(groups) as sampler:
+        start_workers(procs, workers, config, env, run_dir, backend)
+    sent, first, last = measure(url)
+    if sent != messages:
+        raise RuntimeError(f"{backend} x{workers}: {sent} of {messages} sent")
+    return Run(sent / (last - first), last - first, sampler.used(first, last))
+
+
+def start_workers(procs: list[subprocess.Popen[bytes]], workers: int, config: Path,
+                  env: dict[str, str], run_dir: Path, backend: str) -> None:  # fmt: skip
+    """Start `workers` worker processes (into `procs`, which the sampler reads) and wait
+    for every one to finish."""
     for n in range(workers):
         with (run_dir / f"worker{n}.err").open("wb") as err:
             procs.append(
@@ -158,10 +277,6 @@ def run_once(backend: str, workers: int, sink, messages: int, mailboxes: int, tm
         if proc.wait(timeout=600) != 0:
             tail = (run_dir / f"worker{n}.err").read_text(errors="replace")[-2000:]
             raise RuntimeError(f"{backend} x{workers}: worker {n} failed:\n{tail}")
-    sent, seconds = measure(url)
-    if sent != messages:
-        raise RuntimeError(f"{backend} x{workers}: {sent} of {messages} sent")
-    return sent / seconds
 
 
 def main() -> None:
@@ -173,59 +288,78 @@ def main() -> None:
     from tests.servers.postgres import PostgresServer
 
     configs = [("sqlite", 1), ("postgresql", 1), ("postgresql", 2), ("postgresql", 4)]
-    figures: dict[int, dict[tuple[str, int], float]] = {}
+    figures: dict[int, dict[tuple[str, int], Run]] = {}
     with workdir() as tmp_name, PostgresServer() as pg:
         tmp = Path(tmp_name)
         for delay in (0, 20):
-            rates: dict[tuple[str, int], list[float]] = {c: [] for c in configs}
+            runs: dict[tuple[str, int], list[Run]] = {c: [] for c in configs}
             with sink_process(tmp, reply_delay_ms=delay) as sink:
                 for round_no in range(args.rounds):
                     for backend, workers in configs:
-                        rate = run_once(backend, workers, sink, args.messages, args.mailboxes,
-                                        tmp, pg)  # fmt: skip
-                        rates[(backend, workers)].append(rate)
+                        run = run_once(backend, workers, sink, args.messages, args.mailboxes,
+                                       tmp, pg)  # fmt: skip
+                        runs[(backend, workers)].append(run)
                         print(f"sink +{delay} ms, round {round_no + 1}: {backend} x{workers} "
-                              f"{rate:.0f} sends/s", flush=True)  # fmt: skip
-            figures[delay] = {c: median(v) for c, v in rates.items()}
+                              f"{run.describe()}", flush=True)  # fmt: skip
+            figures[delay] = {c: median_run(v) for c, v in runs.items()}
 
+    cores = os.cpu_count() or 1
     children_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"messages={args.messages} mailboxes={args.mailboxes} rounds={args.rounds} "
-          f"cores={os.cpu_count()}")  # fmt: skip
+          f"cores={cores}")  # fmt: skip
     for delay, f in figures.items():
-        one = f[("postgresql", 1)]
-        print(f"sink +{delay} ms (medians): sqlite x1 {f[('sqlite', 1)]:.0f}/s; postgresql "
-              + ", ".join(f"x{w} {f[('postgresql', w)]:.0f}/s ({f[('postgresql', w)] / one:.2f}x)"
-                          for w in (1, 2, 4)))  # fmt: skip
-    print(f"peak RSS: this process {peak_rss_mb():.0f} MB, largest worker {children_rss:.0f} MB")
+        one = f[("postgresql", 1)].rate
+        pg_rates = ", ".join(
+            f"x{w} {f[('postgresql', w)].rate:.0f}/s ({f[('postgresql', w)].rate / one:.2f}x)"
+            for w in (1, 2, 4)
+        )
+        print(f"sink +{delay} ms (medians): sqlite x1 {f[('sqlite', 1)].rate:.0f}/s; "
+              f"postgresql {pg_rates}")  # fmt: skip
+    print(f"peak RSS: this process {peak_rss_mb():.0f} MB, "
+          f"largest worker {children_rss:.0f} MB")  # fmt: skip
 
     slow, fast = figures[20], figures[0]
-    ratio4 = slow[("postgresql", 4)] / slow[("postgresql", 1)]
-    ratio2 = fast[("postgresql", 2)] / fast[("postgresql", 1)]
+    ratio4 = slow[("postgresql", 4)].rate / slow[("postgresql", 1)].rate
+    ratio2 = fast[("postgresql", 2)].rate / fast[("postgresql", 1)].rate
     if ratio4 < 3:
-        print(
-            f"LIMIT 20 ms sink: 4 workers reach {ratio4:.2f}x, not 3x. One worker already keeps "
-            "16 mailboxes in flight (MAILBOX_CONCURRENCY), so with 20 ms per reply it is not "
-            "waiting on the network alone: the four workers, PostgreSQL and the sink share "
-            f"{os.cpu_count()} cores, and the sends' write transactions of one operator take "
-            "turns on the operator's cap lock (ledger.lock_scopes): the database work of all "
-            "workers is serial, about 20 round trips a send."
-        )
+        print(f"LIMIT 20 ms sink: 4 workers reach {ratio4:.2f}x, not 3x. "
+              + cpu_limit(slow[("postgresql", 1)], slow[("postgresql", 4)], 4, cores))  # fmt: skip
     if ratio2 < 1.6:
-        print(
-            f"LIMIT instant sink: 2 workers reach {ratio2:.2f}x, not 1.6x. With an instant "
-            "sink every process is CPU-bound: two workers, PostgreSQL and the sink share "
-            f"{os.cpu_count()} cores, and one operator's send transactions are serialised "
-            "by its daily-cap lock (about 20 round trips a send, one transaction at a time)."
-        )
+        print(f"LIMIT instant sink: 2 workers reach {ratio2:.2f}x, not 1.6x. "
+              + cpu_limit(fast[("postgresql", 1)], fast[("postgresql", 2)], 2, cores))  # fmt: skip
     print(result_line("scale_pg4_vs_pg1_20ms_ratio", ratio4, 1.0, 3.0))
     print(result_line("scale_pg2_vs_pg1_instant_ratio", ratio2, 1.0, 1.6))
     for delay, f in figures.items():
-        base, one = f[("sqlite", 1)], f[("postgresql", 1)]
+        base, one = f[("sqlite", 1)].rate, f[("postgresql", 1)].rate
         targets = {1: 0.0, 2: 1.6 * one if delay == 0 else 0.0, 4: 3.0 * one if delay else 0.0}
         for w in (1, 2, 4):
             metric = f"scale_pg{w}_sends_per_s_{delay}ms"
-            print(result_line(metric, f[("postgresql", w)], base, targets[w]))
+            print(result_line(metric, f[("postgresql", w)].rate, base, targets[w]))
     print(result_line("scale_peak_rss_mb", max(peak_rss_mb(), children_rss), 0, 0))
+
+
+def median_run(runs: list[Run]) -> Run:
+    """The run with the median rate (its own CPU figures with it)."""
+    ordered = sorted(runs, key=lambda run: run.rate)
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def cpu_limit(one: Run, many: Run, workers: int, cores: int) -> str:
+    """What limits the scaling, from the CPU the runs used: at one worker's CPU cost per
+    send, the machine's cores allow at most so many sends a second."""
+    ceiling = cores / (one.ms_per_send() / 1000)
+    return (
+        f"CPU: a send costs {one.ms_per_send():.2f} ms of CPU with one worker (worker "
+        f"{one.ms_per_send('workers'):.2f}, PostgreSQL {one.ms_per_send('postgresql'):.2f}, "
+        f"sink {one.ms_per_send('sink'):.2f}), so {cores} cores allow "
+        f"at most {ceiling:.0f} sends/s, {ceiling / one.rate:.2f}x one worker's "
+        f"{one.rate:.0f}/s. With {workers} workers the machine was {many.cores('machine'):.2f} "
+        f"of {cores} cores busy ({many.cores():.2f} by the workers, PostgreSQL and the sink) "
+        f"and a send cost {many.ms_per_send():.2f} ms. The sends' database work does not take "
+        "turns across workers beyond a few statements: each worker runs "
+        "[scheduler] db_connections transactions at once, and the operator's cap lock is "
+        "held from the policy count to the COMMIT (db/ledger.py lock_scopes)."
+    )
 
 
 if __name__ == "__main__":

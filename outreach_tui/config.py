@@ -178,6 +178,8 @@ class SchedulerSettings(_Section):
     """Due sends the dispatcher looks at per tick at most."""
     lease_seconds: int = Field(120, ge=2)
     """How long a mailbox's dispatch lease lasts without renewal (a dead process frees it)."""
+    db_connections: int = Field(4, ge=1, le=64)
+    """PostgreSQL: write transactions one process runs at once (SQLite has one writer)."""
 
 
 class MonitorSettings(_Section):

@@ -473,31 +473,41 @@ def lock_scopes(conn: Connection, *keys: str) -> None:
     those in flight, then claims the attempt, in one transaction. Under READ COMMITTED two
     workers could both count 19 of 20 and both claim; with the scope's lock held from before
     the count to the COMMIT, the second one waits, then counts (a fresh snapshot per
-    statement) the first one's claim.
+    statement) the first one's claim. Taken late (just before the count, and before the
+    counters move after a 250) and held to the COMMIT of a transaction of its own
+    (db/session.py `ConcurrentWrites`), the operator's lock is what several workers' sends
+    take turns for, for a few statements each.
     """
     if conn.dialect.name != "postgresql" or not keys:
         return
-    conn.execute(_ADVISORY_LOCKS[len(keys)], {f"k{i}": key for i, key in enumerate(keys)})
+    _ADVISORY_LOCKS[len(keys)].execute(conn, {f"k{i}": key for i, key in enumerate(keys)})
 
 
 def operator_scope(operator_id: str) -> str:
     return f"outreach:{SCOPE_USER}:{operator_id}"
 
 
-def cap_scopes(recipient_domain: str, mailbox_email: str) -> tuple[str, str]:
-    """The lock keys of the caps a send to `recipient_domain` from a mailbox counts against."""
+def cap_scopes(operator_id: str, recipient_domain: str, mailbox_email: str) -> tuple[str, ...]:
+    """The lock keys of the caps a send counts against, the operator's first: every
+    transaction that counts or consumes caps takes that one before any other, so they
+    queue on it and never wait for each other in a cycle."""
     return (
+        operator_scope(operator_id),
         f"outreach:{SCOPE_DOMAIN}:{recipient_domain}",
         f"outreach:{SCOPE_MAILBOX}:{mailbox_email}",
     )
 
 
-def _advisory_lock_statement(count: int) -> Any:
+def _advisory_lock_statement(count: int) -> DriverStatement:
     # Select-list items are evaluated left to right: the locks are taken in the order given.
-    return select(
-        *(
-            func.pg_advisory_xact_lock(func.hashtextextended(bindparam(f"k{i}", type_=String), 0))
-            for i in range(count)
+    return DriverStatement(
+        select(
+            *(
+                func.pg_advisory_xact_lock(
+                    func.hashtextextended(bindparam(f"k{i}", type_=String), 0)
+                )
+                for i in range(count)
+            )
         )
     )
 

@@ -84,6 +84,8 @@ class DispatchReport:
     retry: int = 0
     rescheduled: int = 0
     mailboxes_leased_elsewhere: int = 0
+    #: Mailboxes ready to send that this process left for its peers (beyond its fair share).
+    mailboxes_left_to_peers: int = 0
     outcomes: list[SendOutcome] = field(default_factory=list)
 
     @property
@@ -129,9 +131,6 @@ _MAILBOXES = (
     .where(_M.c.id.in_(bindparam("ids", expanding=True)))
 )
 # Prebuilt statements for what runs per send (see db/ledger.py).
-_SENT_ATTEMPT = select(_A.c.message_id, _A.c.subject, _A.c.step_position).where(
-    _A.c.id == bindparam("attempt_id")
-)
 _SET_GAP = DriverStatement(
     update(_M)
     .where(_M.c.id == bindparam("mailbox_id"))
@@ -236,7 +235,9 @@ class Dispatcher:
         ]
         release: list[int] = []
         if presence is not None:
+            shared_out = len(ready)
             ready, release = self._share(ready, *presence)
+            report.mailboxes_left_to_peers = shared_out - len(ready)
         ready = await self._lease(ready, now, report, release)
         semaphore = asyncio.Semaphore(MAILBOX_CONCURRENCY)
 
@@ -382,6 +383,7 @@ class Dispatcher:
         self,
         conn: Connection,
         outcome: SendOutcome,
+        attempt: Any,
         *,
         mailbox: Row[Any],
         item: Row[Any],
@@ -391,10 +393,16 @@ class Dispatcher:
         crash can never leave a sent step whose sequence did not move on; `gap[0]` gets
         the pacing gap."""
         pace = not _mailbox_fault(outcome) and outcome.status in ("sent", "failed", "unknown")
-        gap[0] = self._after_send(conn, mailbox, item, outcome, pace)
+        gap[0] = self._after_send(conn, mailbox, item, outcome, pace, attempt)
 
     def _after_send(
-        self, conn: Connection, mailbox: Row[Any], item: Row[Any], outcome: SendOutcome, pace: bool
+        self,
+        conn: Connection,
+        mailbox: Row[Any],
+        item: Row[Any],
+        outcome: SendOutcome,
+        pace: bool,
+        attempt: Any,
     ) -> float:
         """One transaction after a send: its effects on the lead's sequence and, when `pace`,
         the mailbox's random gap before its next send. Returns the gap (0 when not paced)."""
@@ -402,7 +410,6 @@ class Dispatcher:
         status = outcome.status
         enrollment = item.campaign_lead_id
         if status == "sent" and enrollment is not None:
-            attempt = conn.execute(_SENT_ATTEMPT, {"attempt_id": item.id}).one()
             advance_after_send(
                 conn,
                 enrollment_id=enrollment,

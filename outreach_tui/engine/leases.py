@@ -21,11 +21,12 @@ import socket
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from outreach_tui.db import tables as t
+from outreach_tui.db.session import DriverStatement
 
 _HOLDER = re.compile(r"^[^@]+@(?P<host>.+):(?P<pid>\d+):[0-9a-f]+$")
 
@@ -119,17 +120,19 @@ def release_dead_local(conn: Connection) -> list[str]:
     return sorted(dead)
 
 
+_RENEW = DriverStatement(
+    update(t.lease)
+    .where(t.lease.c.name == bindparam("name"), t.lease.c.holder == bindparam("holder"))
+    .values(expires_at=bindparam("expires_at"))
+    .returning(t.lease.c.name)
+)
+
+
 def renew(conn: Connection, name: str, holder: str, now: datetime, ttl_seconds: float) -> bool:
     """Extend `name` if `holder` still has it; False when it was lost (expired and taken)."""
-    return (
-        conn.execute(
-            update(t.lease)
-            .where(t.lease.c.name == name, t.lease.c.holder == holder)
-            .values(expires_at=now + timedelta(seconds=ttl_seconds))
-            .returning(t.lease.c.name)
-        ).first()
-        is not None
-    )
+    expires_at = now + timedelta(seconds=ttl_seconds)
+    params = {"name": name, "holder": holder, "expires_at": expires_at}
+    return _RENEW.execute(conn, params).first() is not None
 
 
 # -- worker presence (several processes on one PostgreSQL) ------------------------------

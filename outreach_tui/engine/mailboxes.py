@@ -70,8 +70,8 @@ def sync_mailboxes(
         email = box.email.strip().lower()
         domain_id = ensure_sending_domain(conn, domain_of(email))
         fields = connection_fields(box)
-        existing = conn.execute(select(t.mailbox.c.id).where(t.mailbox.c.email == email)).scalar()
-        if existing is None:
+        row = conn.execute(select(t.mailbox).where(t.mailbox.c.email == email)).first()
+        if row is None:
             if box.daily_limit is None and box.warmup_started is None:
                 fields["warmup_started"] = warmup_from
             conn.execute(
@@ -84,9 +84,9 @@ def sync_mailboxes(
                 # Config silent on it: keep the start recorded when the mailbox was added
                 # (an established mailbox says so with a past warmup_started).
                 del fields["warmup_started"]
-            conn.execute(
-                update(t.mailbox)
-                .where(t.mailbox.c.id == existing)
-                .values(domain_id=domain_id, **fields)
-            )
+            fields["domain_id"] = domain_id
+            # Unchanged (a restart): no UPDATE. On PostgreSQL the row lock it takes would
+            # wait for, and deadlock with, running workers' sends that stamp the mailbox.
+            if any(getattr(row, name) != value for name, value in fields.items()):
+                conn.execute(update(t.mailbox).where(t.mailbox.c.id == row.id).values(**fields))
     return len(boxes)

@@ -37,7 +37,13 @@ from outreach_tui.core.retry import next_retry_at
 from outreach_tui.core.states import AttemptState, EnrollmentState, ErrorClass, LeadStatus
 from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
-from outreach_tui.db.session import DriverStatement, GroupCommit, read_tx, write_tx
+from outreach_tui.db.session import (
+    ConcurrentWrites,
+    DriverStatement,
+    GroupCommit,
+    read_tx,
+    write_tx,
+)
 from outreach_tui.engine import leases
 from outreach_tui.engine.clock import Clock
 from outreach_tui.mail.message import (
@@ -52,8 +58,9 @@ from outreach_tui.mail.smtp import DeliveryResult, MailSender, SmtpEndpoint
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-#: Called with the outcome inside the transaction that records it (see `send_attempt`).
-AfterSend = Callable[[Connection, "SendOutcome"], object]
+#: Called with the outcome inside the transaction that records it (see `send_attempt`),
+#: and the attempt as it was sent (None when it never reached the server).
+AfterSend = Callable[[Connection, "SendOutcome", Any], object]
 
 Status = Literal["sent", "blocked", "deferred", "retry", "failed", "unknown", "skipped"]
 #: A `skipped` outcome's message when the mailbox's lease went to another process.
@@ -136,8 +143,15 @@ _ATTEMPT_SENT = DriverStatement(
     )
 )  # fmt: skip
 # With the campaign's postal address: the footer a campaign sets for its messages.
+# And the lead's address and status, which the policy needs (one round trip, not two).
 _ATTEMPT_BY_ID = (
-    select(t.attempt, t.campaign.c.postal_address)
+    select(
+        t.attempt,
+        t.campaign.c.postal_address,
+        t.lead.c.email.label("lead_email"),
+        t.lead.c.status.label("lead_status"),
+    )
+    .join(t.lead, t.lead.c.id == t.attempt.c.lead_id)
     .outerjoin(t.campaign, t.campaign.c.id == t.attempt.c.campaign_id)
     .where(t.attempt.c.id == bindparam("id"))
 )
@@ -146,8 +160,24 @@ _ATTEMPT_BY_ID = (
 _ATTEMPT_TO_CLAIM = _ATTEMPT_BY_ID.where(
     t.attempt.c.state == AttemptState.APPROVED.value
 ).with_for_update(of=t.attempt, skip_locked=True)
+# The claim: approved to sending, the row as it now is returned (no second read). Not a
+# DriverStatement: the row's values need their types' result processing (UTC datetimes).
+_ATTEMPT_CLAIM = (
+    update(t.attempt)
+    .where(
+        t.attempt.c.id == bindparam("attempt_id"),
+        t.attempt.c.state == AttemptState.APPROVED.value,
+    )
+    .values(
+        {
+            name: bindparam(name)
+            for name in ("state", "sending_started_at", "first_tried_at", "legal_basis",
+                         "region", "policy_result", "updated_at")
+        }
+    )
+    .returning(*t.attempt.c)
+)  # fmt: skip
 _ATTEMPT_UPDATE = update(t.attempt).where(t.attempt.c.id == bindparam("attempt_id"))
-_LEAD_BY_ID = select(t.lead).where(t.lead.c.id == bindparam("id"))
 _LEAD_CONTACTED = DriverStatement(
     update(t.lead)
     .where(t.lead.c.id == bindparam("lead_id"), t.lead.c.status == LeadStatus.NEW.value)
@@ -178,23 +208,23 @@ class SendPipeline:
         self.operator_id = operator_id
         self.limits = settings.policy.limits()
         self.retry_rules = settings.retry.rules()
-        # Statements on the loop's thread by default: a second thread doing CPU work fights
-        # the event loop for the GIL (every socket send then waits out the switch interval),
-        # which cost 5x in bench/send_pipeline.py. Only the COMMIT, which waits for the disk
-        # without the GIL, runs on GroupCommit's helper thread. `db_thread` moves it all.
+        # SQLite: statements on the loop's thread by default: a second thread doing CPU work
+        # fights the event loop for the GIL (every socket send then waits out the switch
+        # interval), which cost 5x in bench/send_pipeline.py. Only the COMMIT, which waits
+        # for the disk without the GIL, runs on GroupCommit's helper thread. `db_thread`
+        # moves it all.
         #: Several processes on one PostgreSQL: the caps and claims need database locks.
         self.shared = db.dialect.name != "sqlite"
-        # PostgreSQL: every statement is a network round trip the caller waits for (the GIL
-        # released), about 20 a send; on the loop's thread they stalled every SMTP session
-        # (bench/scale.py: 3x slower), so there the whole transaction runs on the helper.
-        self._executor: ThreadPoolExecutor | None = (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="outreach-db")
-            if db_thread or self.shared
-            else None
-        )
-        self._writes = GroupCommit(
-            db, self._executor, on_begin=self._lock_operator if self.shared else None
-        )
+        self._executor: ThreadPoolExecutor | None = None
+        self._writes: GroupCommit | ConcurrentWrites
+        if self.shared:
+            # PostgreSQL: every statement is a round trip the caller waits for, so the
+            # transactions run on lanes of their own, several at once (db/session.py).
+            self._writes = ConcurrentWrites(db, settings.scheduler.db_connections)
+        else:
+            if db_thread:
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="outreach-db")
+            self._writes = GroupCommit(db, self._executor)
 
     async def write(self, fn: Callable[[Connection], T]) -> T:
         """Run `fn(conn)` in the pipeline's group commit (one write transaction shared with
@@ -253,7 +283,7 @@ class SendPipeline:
         transaction and is skipped when the lease was lost (this process stalled past its
         expiry and another took the mailbox over), so only the holder ever sends.
 
-        `then(conn, outcome)` runs in the transaction that records the outcome (not for
+        `then(conn, outcome, attempt)` runs in the transaction that records the outcome (not for
         `skipped`): the sequence moves on in the same COMMIT as the attempt becomes `sent`,
         so a crash between the two can never leave a sent step whose sequence is stuck."""
         prepared = await self._writes.run(
@@ -400,9 +430,13 @@ class SendPipeline:
             return SendOutcome("blocked", f"no mailbox is configured for {sender}")
         lead = ledger.get_or_create_lead(conn, recipient, source="send", at=now)
         if self.shared:
-            ledger.lock_scopes(conn, *ledger.cap_scopes(domain_of(recipient), mailbox.email))
+            ledger.lock_scopes(
+                conn, *ledger.cap_scopes(self.operator_id, domain_of(recipient), mailbox.email)
+            )
         key = idempotency_key(sender, recipient, request.subject)
-        decision = self._decide(conn, mailbox, lead, request.subject, key, now, None, None)
+        decision = self._decide(
+            conn, mailbox, lead.email, lead.status, request.subject, key, now, None, None
+        )
         message_id = new_message_id(sender)
         injection = self._injection(
             OutgoingMessage(
@@ -487,7 +521,7 @@ class SendPipeline:
     ) -> _Prepared | SendOutcome:
         prepared = self._prepare_queued(conn, attempt_id, holder)
         if then is not None and isinstance(prepared, SendOutcome) and prepared.status != "skipped":
-            then(conn, prepared)  # blocked or deferred: in the same transaction
+            then(conn, prepared, None)  # blocked or deferred: in the same transaction
         return prepared
 
     def _prepare_queued(
@@ -502,7 +536,6 @@ class SendPipeline:
         if attempt.next_attempt_at is not None and attempt.next_attempt_at > now:
             return SendOutcome("skipped", "not due yet", attempt_id=attempt_id)
         mailbox = ledger.mailbox_by_id(conn, attempt.mailbox_id)
-        lead = conn.execute(_LEAD_BY_ID, {"id": attempt.lead_id}).one()
         if mailbox is None:
             return self._reject(conn, attempt, "its mailbox no longer exists", now)
         if self.shared:
@@ -514,11 +547,17 @@ class SendPipeline:
                 self.settings.scheduler.lease_seconds,
             ):
                 return SendOutcome("skipped", LEASE_LOST, attempt_id=attempt_id)
-            ledger.lock_scopes(conn, *ledger.cap_scopes(attempt.recipient_domain, mailbox.email))
+            # Late, after the reads that need no lock: the operator's lock is held from here
+            # to the COMMIT, and every worker's sends take turns for it.
+            ledger.lock_scopes(
+                conn,
+                *ledger.cap_scopes(self.operator_id, attempt.recipient_domain, mailbox.email),
+            )
         decision = self._decide(
             conn,
             mailbox,
-            lead,
+            attempt.lead_email,
+            attempt.lead_status,
             attempt.subject,
             attempt.idempotency_key,
             now,
@@ -533,22 +572,19 @@ class SendPipeline:
                 return self._defer(conn, attempt, decision, now)
             return self._reject(conn, attempt, decision.reason, now, decision)
         claimed = conn.execute(
-            update(t.attempt)
-            .where(
-                t.attempt.c.id == attempt.id,
-                t.attempt.c.state == AttemptState.APPROVED.value,
-            )
-            .values(
-                state=AttemptState.SENDING.value,
-                sending_started_at=now,
-                first_tried_at=attempt.first_tried_at or now,
-                legal_basis=decision.legal_basis,
-                region=decision.region,
-                policy_result="allowed",
-                updated_at=now,
-            )
-        )
-        if claimed.rowcount != 1:
+            _ATTEMPT_CLAIM,
+            {
+                "attempt_id": attempt.id,
+                "state": AttemptState.SENDING.value,
+                "sending_started_at": now,
+                "first_tried_at": attempt.first_tried_at or now,
+                "legal_basis": decision.legal_basis,
+                "region": decision.region,
+                "policy_result": "allowed",
+                "updated_at": now,
+            },
+        ).first()
+        if claimed is None:
             return SendOutcome("skipped", "taken by another sender", attempt_id=attempt_id)
         ledger.write_audit(
             conn,
@@ -562,14 +598,15 @@ class SendPipeline:
             legal_basis=decision.legal_basis,
             attempt_id=attempt.id,
         )
-        attempt = conn.execute(_ATTEMPT_BY_ID, {"id": attempt_id}).one()
-        return _Prepared(attempt, mailbox, decision)
+        sending = SimpleNamespace(**claimed._mapping, postal_address=attempt.postal_address)
+        return _Prepared(sending, mailbox, decision)
 
     def _decide(
         self,
         conn: Connection,
         mailbox: Row[Any],
-        lead: Row[Any],
+        recipient: str,
+        lead_status: str | None,
         subject: str,
         key: str,
         now: datetime,
@@ -580,7 +617,7 @@ class SendPipeline:
             conn,
             operator_id=self.operator_id,
             sender=mailbox.email,
-            recipient=lead.email,
+            recipient=recipient,
             subject=subject,
             idem_key=key,
             day=local_day(now, self.settings.tz),
@@ -589,7 +626,7 @@ class SendPipeline:
             mailbox=mailbox,
             mailbox_daily_limit=_mailbox_limit(mailbox),
             campaign_id=campaign_id,
-            lead_status=lead.status,
+            lead_status=lead_status,
             exclude_attempt=exclude_attempt,
         )
         return evaluate(facts, self.limits)
@@ -674,18 +711,30 @@ class SendPipeline:
         result: DeliveryResult,
         then: AfterSend | None,
     ) -> SendOutcome:
-        outcome = self._finalize(conn, attempt, mailbox, result)
+        now = self.clock.now()
+        outcome = self._finalize(conn, attempt, mailbox, result, now, consume=False)
         if then is not None:
-            then(conn, outcome)
+            then(conn, outcome, attempt)
+        if outcome.status == "sent":
+            # Last, so that on PostgreSQL the operator's cap lock it takes is held only for
+            # the counters and the COMMIT.
+            self._consume_caps(conn, attempt, mailbox, now)
         return outcome
 
     def _finalize(
-        self, conn: Connection, attempt: Row[Any], mailbox: Row[Any], result: DeliveryResult
+        self,
+        conn: Connection,
+        attempt: Row[Any],
+        mailbox: Row[Any],
+        result: DeliveryResult,
+        now: datetime,
+        *,
+        consume: bool = True,
     ) -> SendOutcome:
-        """Runs inside a write transaction that commits before the caller hears the outcome."""
-        now = self.clock.now()
+        """Runs inside a write transaction that commits before the caller hears the outcome.
+        `consume`: move the caps' counters now (else the caller does, before its COMMIT)."""
         if result.accepted:
-            self._record_sent(conn, attempt, mailbox, result, now)
+            self._record_sent(conn, attempt, mailbox, result, now, consume=consume)
             return SendOutcome("sent", "sent", attempt_id=attempt.id)
         error_class = result.error_class or ErrorClass.UNKNOWN_OUTCOME
         log.warning(
@@ -701,8 +750,9 @@ class SendPipeline:
         mailbox: Row[Any],
         result: DeliveryResult,
         now: datetime,
+        *,
+        consume: bool = True,
     ) -> None:
-        day = local_day(now, self.settings.tz)
         _ATTEMPT_SENT.execute(
             conn,
             {
@@ -716,15 +766,6 @@ class SendPipeline:
                 "updated_at": now,
             },
         )
-        ledger.increment_counters(
-            conn,
-            [
-                (ledger.SCOPE_USER, attempt.operator_id),
-                (ledger.SCOPE_DOMAIN, attempt.recipient_domain),
-                (ledger.SCOPE_MAILBOX, mailbox.email),
-            ],
-            day,
-        )
         ledger.record_idempotency(conn, attempt.idempotency_key, attempt.id, now)
         _LEAD_CONTACTED.execute(
             conn,
@@ -732,6 +773,25 @@ class SendPipeline:
              "updated_at": now},
         )  # fmt: skip
         _MAILBOX_SENT.execute(conn, {"mailbox_id": mailbox.id, "last_sent_at": now})
+        if consume:
+            self._consume_caps(conn, attempt, mailbox, now)
+
+    def _consume_caps(
+        self, conn: Connection, attempt: Row[Any], mailbox: Row[Any], now: datetime
+    ) -> None:
+        """The caps' counters after a final 250. On PostgreSQL under the operator's lock,
+        taken before the counter rows' own locks (the order every transaction keeps)."""
+        if self.shared:
+            ledger.lock_scopes(conn, ledger.operator_scope(attempt.operator_id))
+        ledger.increment_counters(
+            conn,
+            [
+                (ledger.SCOPE_USER, attempt.operator_id),
+                (ledger.SCOPE_DOMAIN, attempt.recipient_domain),
+                (ledger.SCOPE_MAILBOX, mailbox.email),
+            ],
+            local_day(now, self.settings.tz),
+        )
 
     def settle_sent(self, conn: Connection, attempt: Row[Any], mailbox: Row[Any], why: str) -> None:
         """An `unknown` attempt turned out to have been accepted (found in the mailbox's Sent
@@ -824,13 +884,6 @@ class SendPipeline:
             "retry", _SHORT_MESSAGES[error_class], error_class=error_class,
             next_attempt_at=retry_at,
         )  # fmt: skip
-
-    def _lock_operator(self, conn: Connection) -> None:
-        """First in every write transaction on PostgreSQL (see GroupCommit's `on_begin`):
-        the operator's daily cap is counted and consumed by every send, so the transactions
-        of this operator's workers take turns from their start; without that, two of them
-        could each hold a row or scope lock the other waits for."""
-        ledger.lock_scopes(conn, ledger.operator_scope(self.operator_id))
 
     @staticmethod
     def _set_attempt(conn: Connection, attempt_id: int, **values: Any) -> None:

@@ -43,9 +43,11 @@ async def run_until_idle(engine: Engine, *, max_rounds: int = MAX_IDLE_ROUNDS) -
 
     On a shared database (PostgreSQL, several workers) a round in which this worker did
     nothing is not the end while work that is due waits on another process: mailboxes a
-    live peer holds (it may die; its mailboxes come here when the lease expires), or steps
-    to plan while the planner's lease is another's. The worker waits a dispatch interval
-    and looks again."""
+    live peer holds (it may die; its mailboxes come here when the lease expires), mailboxes
+    ready to send that this worker left to its peers as their fair share (a peer that has
+    just exited no longer counts at the next look, and they come here), or steps to plan
+    while the planner's lease is another's. The worker waits a dispatch interval and looks
+    again."""
     sent = 0
     pause = min(1.0, engine.settings.scheduler.dispatch_seconds)
     for _ in range(max_rounds):
@@ -56,8 +58,9 @@ async def run_until_idle(engine: Engine, *, max_rounds: int = MAX_IDLE_ROUNDS) -
         sent += report.sent
         if plan.planned or report.attempted or report.rescheduled:
             continue
-        if engine.dispatcher.shared and await asyncio.to_thread(
-            work_waits_elsewhere, engine, plan.skipped_lease
+        if engine.dispatcher.shared and (
+            report.mailboxes_left_to_peers
+            or await asyncio.to_thread(work_waits_elsewhere, engine, plan.skipped_lease)
         ):
             await asyncio.sleep(pause)
             continue

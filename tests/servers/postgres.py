@@ -126,6 +126,11 @@ class PostgresServer:
             shutil.rmtree(self.base, ignore_errors=True)
             self.base = None
 
+    @property
+    def pid(self) -> int | None:
+        """The postmaster's process id (its backends are its children)."""
+        return self._proc.pid if self._proc is not None else None
+
     def __enter__(self) -> PostgresServer:
         return self.start()
 
