@@ -23,6 +23,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -190,6 +191,38 @@ def increment_counters(
         )
         _COUNTER_UPSERT[conn.dialect.name] = stmt
     stmt.executemany(conn, [{"scope": s, "key": k, "day": day, "count": by} for s, k in keys])
+
+
+# PostgreSQL: the operator's cap lock and the counters in one round trip. The lock comes
+# first: no row is inserted or locked before the (materialised) lock row exists.
+_LOCKED_COUNTERS_PG = text(
+    "WITH cap_lock AS MATERIALIZED ("
+    " SELECT pg_advisory_xact_lock(hashtextextended(:lock_key, 0)))"
+    " INSERT INTO daily_counter (scope, key, day, count)"
+    " SELECT v.scope, v.key, CAST(:day AS DATE), :by"
+    " FROM cap_lock, (VALUES (:s0, :k0), (:s1, :k1), (:s2, :k2)) AS v (scope, key)"
+    " ON CONFLICT (scope, key, day) DO UPDATE SET count = daily_counter.count + excluded.count"
+)
+
+
+def consume_caps(
+    conn: Connection, operator_id: str, recipient_domain: str, mailbox_email: str, day: date
+) -> None:
+    """A send's three cap counters (operator, recipient domain, mailbox) after its final
+    250; on PostgreSQL under the operator's lock (`lock_scopes`), taken before the counter
+    rows' own locks, the order every transaction that counts or consumes caps keeps."""
+    keys = [
+        (SCOPE_USER, operator_id),
+        (SCOPE_DOMAIN, recipient_domain),
+        (SCOPE_MAILBOX, mailbox_email),
+    ]
+    if conn.dialect.name != "postgresql":
+        increment_counters(conn, keys, day)
+        return
+    params: dict[str, Any] = {"lock_key": operator_scope(operator_id), "day": day, "by": 1}
+    for i, (scope, key) in enumerate(keys):
+        params[f"s{i}"], params[f"k{i}"] = scope, key
+    conn.execute(_LOCKED_COUNTERS_PG, params)
 
 
 def increment_counter(conn: Connection, scope: str, key: str, day: date, by: int = 1) -> None:

@@ -781,15 +781,11 @@ class SendPipeline:
     ) -> None:
         """The caps' counters after a final 250. On PostgreSQL under the operator's lock,
         taken before the counter rows' own locks (the order every transaction keeps)."""
-        if self.shared:
-            ledger.lock_scopes(conn, ledger.operator_scope(attempt.operator_id))
-        ledger.increment_counters(
+        ledger.consume_caps(
             conn,
-            [
-                (ledger.SCOPE_USER, attempt.operator_id),
-                (ledger.SCOPE_DOMAIN, attempt.recipient_domain),
-                (ledger.SCOPE_MAILBOX, mailbox.email),
-            ],
+            attempt.operator_id,
+            attempt.recipient_domain,
+            mailbox.email,
             local_day(now, self.settings.tz),
         )
 

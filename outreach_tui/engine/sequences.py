@@ -35,13 +35,21 @@ _STOP = DriverStatement(
     )
 )
 # Reads go through conn.execute (their results need SQLAlchemy's processing: JSON, numeric).
+# With the delay of the step after `position` (NULL when there is none: delay_days is
+# NOT NULL), in the same round trip.
 _ENROLLMENT_BY_ID = select(
-    _CL.c.campaign_id, _CL.c.state, _CL.c.thread_message_ids, _CL.c.first_subject
+    _CL.c.campaign_id,
+    _CL.c.state,
+    _CL.c.thread_message_ids,
+    _CL.c.first_subject,
+    select(t.sequence_step.c.delay_days)
+    .where(
+        t.sequence_step.c.campaign_id == _CL.c.campaign_id,
+        t.sequence_step.c.position == bindparam("position"),
+    )
+    .scalar_subquery()
+    .label("next_delay_days"),
 ).where(_CL.c.id == bindparam("enrollment_id"))
-_STEP_DELAY = select(t.sequence_step.c.delay_days).where(
-    t.sequence_step.c.campaign_id == bindparam("campaign_id"),
-    t.sequence_step.c.position == bindparam("position"),
-)
 _ADVANCE_COLUMNS = ("next_step", "thread_message_ids", "mailbox_id", "first_subject", "updated_at")
 _ADVANCE = DriverStatement(
     update(_CL)
@@ -109,12 +117,11 @@ def advance_after_send(
     sent_at: datetime,
 ) -> None:
     """Step `sent_position` went out: thread it, and schedule the next step (or finish)."""
-    row = conn.execute(_ENROLLMENT_BY_ID, {"enrollment_id": enrollment_id}).first()
+    row = conn.execute(
+        _ENROLLMENT_BY_ID, {"enrollment_id": enrollment_id, "position": sent_position + 1}
+    ).first()
     if row is None:
         return
-    next_step = conn.execute(
-        _STEP_DELAY, {"campaign_id": row.campaign_id, "position": sent_position + 1}
-    ).first()
     values: dict[str, Any] = {
         "enrollment_id": enrollment_id,
         "next_step": sent_position + 1,
@@ -129,12 +136,12 @@ def advance_after_send(
     if row.state in (EnrollmentState.STOPPED.value, EnrollmentState.FINISHED.value):
         _ADVANCE.execute(conn, values)
         return
-    if next_step is None:
+    if row.next_delay_days is None:
         values.update(state=EnrollmentState.FINISHED.value, next_due_at=None)
     else:
         values.update(
             state=EnrollmentState.ACTIVE.value,
-            next_due_at=sent_at + timedelta(days=float(next_step.delay_days)),
+            next_due_at=sent_at + timedelta(days=float(row.next_delay_days)),
         )
     values["stop_reason"] = None  # moving on: no reason to wait or stop
     _ADVANCE_AND_SCHEDULE.execute(conn, values)
