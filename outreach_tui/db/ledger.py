@@ -40,7 +40,6 @@ SCOPE_DOMAIN = "domain"
 SCOPE_MAILBOX = "mailbox"
 
 #: Attempts whose outcome may already have reached the recipient.
-_IN_FLIGHT = (AttemptState.SENDING.value,)
 _MAYBE_DELIVERED = (AttemptState.SENDING.value, AttemptState.UNKNOWN.value)
 
 #: Phases in which a mailbox may not send at all.
@@ -78,10 +77,21 @@ def _counter_today(scope: str, key_param: str) -> Any:
 
 
 def _in_flight_count(column: Any, param: str) -> Any:
+    """Sends that may have been delivered and are not counted yet: in flight, or begun
+    today and left `unknown` (a crash, a lost connection after DATA). A cap counts them
+    until the operator or the Sent folder settles them: "never over the cap" holds even if
+    every one of them went out."""
     return (
         select(func.count())
         .select_from(t.attempt)
-        .where(_in(t.attempt.c.state, _IN_FLIGHT), column == bindparam(param))
+        .where(
+            _in(t.attempt.c.state, _MAYBE_DELIVERED),
+            or_(
+                t.attempt.c.state == AttemptState.SENDING.value,
+                t.attempt.c.sending_started_at >= bindparam("day_start"),
+            ),
+            column == bindparam(param),
+        )
         .scalar_subquery()
     )
 
@@ -247,6 +257,7 @@ def gather_facts(
     subject: str,
     idem_key: str,
     day: date,
+    day_start: datetime,
     now: datetime,
     limits: PolicyLimits,
     mailbox: Row[Any] | None,
@@ -256,7 +267,8 @@ def gather_facts(
     exclude_attempt: int | None = None,
 ) -> PolicyFacts:
     """Everything `core.policy.evaluate` needs, read in one statement of the caller's
-    transaction. Counts include attempts in flight (`sending`)."""
+    transaction. Counts include attempts in flight (`sending`) and today's `unknown` ones
+    (`day_start`: the start of the local `day`, in UTC)."""
     rdomain = domain_of(recipient)
     parents = parent_domains(rdomain)
     params = {
@@ -265,6 +277,7 @@ def gather_facts(
         "mailbox_email": mailbox.email if mailbox is not None else "",
         "mailbox_id": mailbox.id if mailbox is not None else -1,
         "day": day,
+        "day_start": day_start,
         "recipient": recipient,
         "idem_key": idem_key,
         "since": now - timedelta(hours=limits.idempotency_window_hours),

@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Engine, Row, bindparam, insert, select, updat
 
 from outreach_tui.config import Settings
 from outreach_tui.core.addresses import normalize_address
-from outreach_tui.core.days import local_day, next_day_start_utc
+from outreach_tui.core.days import day_start_utc, local_day, next_day_start_utc
 from outreach_tui.core.errors import HeaderInjection, InputError
 from outreach_tui.core.policy import PolicyDecision, evaluate, idempotency_key
 from outreach_tui.core.region import domain_of
@@ -257,6 +257,7 @@ class SendPipeline:
                 subject=subject,
                 idem_key=idempotency_key(sender, recipient, subject),
                 day=local_day(now, self.settings.tz),
+                day_start=day_start_utc(local_day(now, self.settings.tz), self.settings.tz),
                 now=now,
                 limits=self.limits,
                 mailbox=mailbox,
@@ -621,6 +622,7 @@ class SendPipeline:
             subject=subject,
             idem_key=key,
             day=local_day(now, self.settings.tz),
+            day_start=day_start_utc(local_day(now, self.settings.tz), self.settings.tz),
             now=now,
             limits=self.limits,
             mailbox=mailbox,

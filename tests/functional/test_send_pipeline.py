@@ -313,6 +313,32 @@ def test_domain_cap_resets_at_midnight_in_the_operators_timezone(tmp_path, serve
         asyncio.run(engine.aclose())
 
 
+def test_a_send_of_today_left_unknown_counts_against_the_caps_until_settled(
+    tmp_path, server, pki
+):
+    """It may have been delivered: counting it keeps "never over the cap" true even then.
+    Yesterday's unknown sends count against yesterday, not today."""
+    clock = SimulatedClock(START)
+    engine = make_engine(tmp_path, server, pki, clock, policy={"daily_domain_cap": 2})
+    try:
+        yesterday = send(engine, to="old@cap.com")
+        clock.advance(days=1)
+        first = send(engine, to="a@cap.com")
+        assert yesterday.sent and first.sent
+        with engine.db.begin() as conn:  # as after a crash mid-send, or a drop after DATA
+            conn.execute(
+                t.attempt.update()
+                .where(t.attempt.c.id.in_([yesterday.attempt_id, first.attempt_id]))
+                .values(state=AttemptState.UNKNOWN.value)
+            )
+            conn.execute(t.daily_counter.delete())  # an unknown send was never counted
+        assert send(engine, to="b@cap.com").sent  # today: 1 unknown + this one = 2
+        held = send(engine, to="c@cap.com")
+        assert held.status == "blocked" and "cap.com" in held.message
+    finally:
+        asyncio.run(engine.aclose())
+
+
 def test_legal_basis_follows_the_recipient_region(engine):
     de = send(engine, to="anna@firma.de")
     com = send(engine, to="bob@example.com")
