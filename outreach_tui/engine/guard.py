@@ -167,7 +167,9 @@ class GuardAction:
             rate=data.get("rate"),
         )
 
-    def alert(self, done: str) -> Alert:
+    def alert(self, done: str, *, suggested: bool = False) -> Alert:
+        """`suggested`: not done, only proposed (SUGGEST mode); the title says so, so a
+        chat message never reads as if the mailbox were already paused."""
         tr = self.transition
         bad = self.type in ("domain_pause", "campaign_pause") or (
             tr is not None and tr.kind in ("pause", "relapse")
@@ -175,7 +177,7 @@ class GuardAction:
         return Alert(
             severity=Severity.CRITICAL if bad else Severity.INFO,
             key=f"{self.type}:{self.subject_id}:{tr.to_phase if tr else ''}",
-            title=self.describe(),
+            title=f"suggested: {self.describe()}" if suggested else self.describe(),
             subject_type="mailbox" if tr is not None else self.type.split("_")[0],
             subject_id=str(self.subject_id),
             mailbox=self.label if tr is not None else None,
@@ -258,7 +260,9 @@ class GuardActor:
                     )  # fmt: skip
                     (outcome.suggested if mode == "suggest" else outcome.observed).append(action)
                     if mode == "suggest":
-                        outcome.alerts.append(action.alert("nothing yet: waiting for the operator"))
+                        outcome.alerts.append(
+                            action.alert("nothing yet: waiting for the operator", suggested=True)
+                        )
             return outcome
         for action in actions:
             if self.apply(action, by=f"guard ({self.operator_id})"):

@@ -91,6 +91,8 @@ def test_suggest_only_notifies_and_accepting_applies_it_with_audit(engine):
     report = engine.monitor.tick()
     assert report.suggested == ["a1@dom-a.com"] and report.paused == []
     assert report.alerts and "waiting for the operator" in report.alerts[0].action_taken
+    # Not worded as done: the chat message of a suggestion says it is one.
+    assert report.alerts[0].title.startswith("suggested: ")
     assert mailbox(engine, "a1@dom-a.com").phase == "HEALTHY"
     engine.monitor.tick()  # no second suggestion for the same decision
     (suggestion,) = events(engine, "suggestion")
