@@ -11,6 +11,14 @@ are not counted. Each configuration runs ROUNDS times, interleaved; medians are 
 Targets: 20 ms sink, 4 workers >= 3x one worker; instant sink, 2 workers >= 1.6x one
 worker (this machine has 2 cores). PostgreSQL runs on the same machine, with fsync off (as
 in the tests: the figures measure the engine, not the disk).
+
+Each run also prints the cores its processes kept busy in the measured window (workers,
+PostgreSQL, the sink, and the whole machine, other jobs included) and the CPU a send cost;
+a missed target is explained from those: at one worker's CPU cost per send, the machine's
+cores allow at most so many sends a second.
+
+    python -m bench.scale                      # 2,000 messages, 64 mailboxes, 2 rounds
+    python -m bench.scale --db-connections 2   # each worker's write transactions at once
 """
 
 from __future__ import annotations
@@ -40,7 +48,7 @@ end = "24:00"
 """
 
 
-def config_text(url: str, sink, mailboxes: int, log: Path) -> str:
+def config_text(url: str, sink, mailboxes: int, log: Path, db_connections: int = 4) -> str:
     boxes = "".join(
         f"""
 [[mailboxes]]
@@ -69,6 +77,7 @@ dispatch_seconds = 0.05
 lease_seconds = 10
 dispatch_batch = 2000
 plan_batch = 20000
+db_connections = {db_connections}
 [verify]
 required = false
 [tls]
@@ -220,7 +229,7 @@ def measure(url: str) -> tuple[int, float, float]:
 
 
 def run_once(backend: str, workers: int, sink, messages: int, mailboxes: int, tmp: Path,
-             pg) -> Run:  # fmt: skip
+             pg, db_connections: int = 4) -> Run:  # fmt: skip
     """Sends per second of one run, and the CPU its processes used meanwhile."""
     tag = f"{backend}-{workers}-{time.monotonic_ns()}"
     run_dir = tmp / tag
@@ -230,7 +239,7 @@ def run_once(backend: str, workers: int, sink, messages: int, mailboxes: int, tm
     else:
         url = pg.create_database(f"b_{tag.replace('-', '_')}")
     config = run_dir / "config.toml"
-    config.write_text(config_text(url, sink, mailboxes, run_dir / "worker.log"))
+    config.write_text(config_text(url, sink, mailboxes, run_dir / "worker.log", db_connections))
     prepare(config, run_dir, messages)
     env = {**os.environ, BOX_PASSWORD_ENV: "bench-password"}
     procs: list[subprocess.Popen[bytes]] = []
@@ -284,6 +293,10 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--mailboxes", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--db-connections", type=int, default=4,
+        help="[scheduler] db_connections of every worker (default: the configuration's 4)",
+    )  # fmt: skip
     args = parser.parse_args()
     from tests.servers.postgres import PostgresServer
 
@@ -297,7 +310,7 @@ def main() -> None:
                 for round_no in range(args.rounds):
                     for backend, workers in configs:
                         run = run_once(backend, workers, sink, args.messages, args.mailboxes,
-                                       tmp, pg)  # fmt: skip
+                                       tmp, pg, args.db_connections)  # fmt: skip
                         runs[(backend, workers)].append(run)
                         print(f"sink +{delay} ms, round {round_no + 1}: {backend} x{workers} "
                               f"{run.describe()}", flush=True)  # fmt: skip
@@ -306,7 +319,7 @@ def main() -> None:
     cores = os.cpu_count() or 1
     children_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"messages={args.messages} mailboxes={args.mailboxes} rounds={args.rounds} "
-          f"cores={cores}")  # fmt: skip
+          f"db_connections={args.db_connections} cores={cores}")  # fmt: skip
     for delay, f in figures.items():
         one = f[("postgresql", 1)].rate
         pg_rates = ", ".join(
