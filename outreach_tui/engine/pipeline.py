@@ -714,7 +714,7 @@ class SendPipeline:
         then: AfterSend | None,
     ) -> SendOutcome:
         now = self.clock.now()
-        outcome = self._finalize(conn, attempt, mailbox, result, now, consume=False)
+        outcome = self._finalize(conn, attempt, mailbox, result, now)
         if then is not None:
             then(conn, outcome, attempt)
         if outcome.status == "sent":
@@ -724,19 +724,13 @@ class SendPipeline:
         return outcome
 
     def _finalize(
-        self,
-        conn: Connection,
-        attempt: Row[Any],
-        mailbox: Row[Any],
-        result: DeliveryResult,
+        self, conn: Connection, attempt: Row[Any], mailbox: Row[Any], result: DeliveryResult,
         now: datetime,
-        *,
-        consume: bool = True,
-    ) -> SendOutcome:
+    ) -> SendOutcome:  # fmt: skip
         """Runs inside a write transaction that commits before the caller hears the outcome.
-        `consume`: move the caps' counters now (else the caller does, before its COMMIT)."""
+        A send's cap counters are the caller's to move (`_consume_caps`), last."""
         if result.accepted:
-            self._record_sent(conn, attempt, mailbox, result, now, consume=consume)
+            self._record_sent(conn, attempt, mailbox, result, now, consume=False)
             return SendOutcome("sent", "sent", attempt_id=attempt.id)
         error_class = result.error_class or ErrorClass.UNKNOWN_OUTCOME
         log.warning(
