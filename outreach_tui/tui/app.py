@@ -87,7 +87,8 @@ class OutreachApp(App[None]):
         with ContentSwitcher(initial=f"pane-{self.current_pane}", id="panes"):
             for cls in pane_classes():
                 yield cls()
-        yield Footer()
+        # Compact: at 80 columns the footer must still reach "? Help" on every pane.
+        yield Footer(compact=True)
 
     async def on_mount(self) -> None:
         if self.run_scheduler:
@@ -204,7 +205,7 @@ class OutreachApp(App[None]):
         ]
         pane = self.pane(self.current_pane)
         own = [
-            (b.key, b.description)
+            (b.key, b.tooltip or b.description)
             for b in pane.BINDINGS
             if isinstance(b, Binding) and b.key not in ("slash",)
         ]

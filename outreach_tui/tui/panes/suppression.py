@@ -20,8 +20,10 @@ class SuppressionPane(PagedPane):
 
     BINDINGS = [
         *PagedPane.BINDINGS,
-        Binding("a", "add_address", "Add address", id="suppression.add_address"),
-        Binding("D", "add_domain", "Add domain", id="suppression.add_domain"),
+        # Short words in the footer (at 80 columns it must still show "? Help"); the help
+        # screen gives the tooltip.
+        Binding("a", "add_address", "Address", tooltip="Add address", id="suppression.add_address"),
+        Binding("D", "add_domain", "Domain", tooltip="Add domain", id="suppression.add_domain"),
         Binding("x", "remove", "Remove", id="suppression.remove"),
     ]
 
