@@ -131,11 +131,6 @@ _MAILBOXES = (
     .where(_M.c.id.in_(bindparam("ids", expanding=True)))
 )
 # Prebuilt statements for what runs per send (see db/ledger.py).
-_SET_GAP = DriverStatement(
-    update(_M)
-    .where(_M.c.id == bindparam("mailbox_id"))
-    .values(next_send_at=bindparam("next_send_at"))
-)
 _RESCHEDULE = DriverStatement(
     update(_A)
     .where(_A.c.id == bindparam("attempt_id"), _A.c.state == AttemptState.APPROVED.value)
@@ -388,12 +383,16 @@ class Dispatcher:
         mailbox: Row[Any],
         item: Row[Any],
         gap: list[float],
-    ) -> None:
+    ) -> datetime | None:
         """`_after_send` inside the pipeline's transaction that records the outcome, so a
         crash can never leave a sent step whose sequence did not move on; `gap[0]` gets
-        the pacing gap."""
+        the pacing gap. Returns when the mailbox may send next (the pipeline writes it with
+        the send's stamp on the mailbox), or None when it is not paced."""
         pace = not _mailbox_fault(outcome) and outcome.status in ("sent", "failed", "unknown")
         gap[0] = self._after_send(conn, mailbox, item, outcome, pace, attempt)
+        if not pace:
+            return None
+        return self.clock.now() + timedelta(seconds=gap[0])
 
     def _after_send(
         self,
@@ -404,8 +403,8 @@ class Dispatcher:
         pace: bool,
         attempt: Any,
     ) -> float:
-        """One transaction after a send: its effects on the lead's sequence and, when `pace`,
-        the mailbox's random gap before its next send. Returns the gap (0 when not paced)."""
+        """One transaction after a send: its effects on the lead's sequence. Returns, when
+        `pace`, the mailbox's random gap before its next send (0 when not paced)."""
         now = self.clock.now()
         status = outcome.status
         enrollment = item.campaign_lead_id
@@ -441,13 +440,9 @@ class Dispatcher:
         if not pace:
             return 0.0
         sending = self.settings.sending
-        gap = pacing_gap(
+        return pacing_gap(
             f"{mailbox.id}:{item.id}", sending.min_gap_seconds, sending.max_gap_seconds
         )
-        _SET_GAP.execute(
-            conn, {"mailbox_id": mailbox.id, "next_send_at": now + timedelta(seconds=gap)}
-        )
-        return gap
 
     def _reschedule(self, conn: Connection, attempt_id: int, when: datetime, now: datetime) -> None:
         _RESCHEDULE.execute(

@@ -15,7 +15,7 @@ from sqlalchemy import insert, select
 from outreach_tui.config import Settings
 from outreach_tui.core.policy import PolicyDecision
 from outreach_tui.core.states import LeadStatus
-from outreach_tui.db import migrate
+from outreach_tui.db import ledger, migrate
 from outreach_tui.db import tables as t
 from outreach_tui.db.session import make_engine, read_tx, write_tx
 from outreach_tui.engine.actions import OperatorActions
@@ -183,6 +183,10 @@ class Engine:
         self.db.dispose()
 
 
+#: The advisory lock key of the start-up transaction (PostgreSQL; see `build_engine`).
+STARTUP_LOCK = "outreach:startup"
+
+
 def build_engine(
     settings: Settings,
     *,
@@ -205,9 +209,11 @@ def build_engine(
     operator = resolve_operator(headless=headless, configured=settings.operator.id)
     now = clock.now()
     with write_tx(db) as conn:
-        # PostgreSQL: running workers' sends stamp mailbox rows and then take the operator's
-        # cap lock; the config sync (which writes a mailbox only when its settings changed)
-        # takes no cap lock, so it waits for them and never in a cycle with them.
+        # PostgreSQL: processes starting at once take turns here (each checks, then inserts
+        # the operator and the mailboxes). Not the operator's cap lock: running workers'
+        # sends stamp mailbox rows and then take that one, so the config sync (which writes
+        # a mailbox only when its settings changed) waits for them, never in a cycle.
+        ledger.lock_scopes(conn, STARTUP_LOCK)
         if conn.execute(select(t.operator.c.id).where(t.operator.c.id == operator)).first() is None:
             conn.execute(
                 insert(t.operator).values(id=operator, display_name=operator, created_at=now)

@@ -25,7 +25,7 @@ from functools import partial
 from types import SimpleNamespace
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import Connection, Engine, Row, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, Row, bindparam, func, insert, select, update
 
 from outreach_tui.config import Settings
 from outreach_tui.core.addresses import normalize_address
@@ -59,8 +59,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: Called with the outcome inside the transaction that records it (see `send_attempt`),
-#: and the attempt as it was sent (None when it never reached the server).
-AfterSend = Callable[[Connection, "SendOutcome", Any], object]
+#: and the attempt as it was sent (None when it never reached the server); returns when
+#: the mailbox may send next (its pacing gap), or None.
+AfterSend = Callable[[Connection, "SendOutcome", Any], datetime | None]
 
 Status = Literal["sent", "blocked", "deferred", "retry", "failed", "unknown", "skipped"]
 #: A `skipped` outcome's message when the mailbox's lease went to another process.
@@ -183,10 +184,21 @@ _LEAD_CONTACTED = DriverStatement(
     .where(t.lead.c.id == bindparam("lead_id"), t.lead.c.status == LeadStatus.NEW.value)
     .values(status=bindparam("status"), updated_at=bindparam("updated_at"))
 )
-_MAILBOX_SENT = DriverStatement(
+# After a send: when it went (if it did) and when the mailbox may send next (its pacing
+# gap, if the caller set one), in one statement; a NULL parameter keeps the column.
+_MAILBOX_STAMP = DriverStatement(
     update(t.mailbox)
     .where(t.mailbox.c.id == bindparam("mailbox_id"))
-    .values(last_sent_at=bindparam("last_sent_at"))
+    .values(
+        last_sent_at=func.coalesce(
+            bindparam("last_sent_at", type_=t.mailbox.c.last_sent_at.type),
+            t.mailbox.c.last_sent_at,
+        ),
+        next_send_at=func.coalesce(
+            bindparam("next_send_at", type_=t.mailbox.c.next_send_at.type),
+            t.mailbox.c.next_send_at,
+        ),
+    )
 )
 
 
@@ -715,9 +727,18 @@ class SendPipeline:
     ) -> SendOutcome:
         now = self.clock.now()
         outcome = self._finalize(conn, attempt, mailbox, result, now)
-        if then is not None:
-            then(conn, outcome, attempt)
-        if outcome.status == "sent":
+        next_send_at = then(conn, outcome, attempt) if then is not None else None
+        sent = outcome.status == "sent"
+        if sent or next_send_at is not None:
+            _MAILBOX_STAMP.execute(
+                conn,
+                {
+                    "mailbox_id": mailbox.id,
+                    "last_sent_at": now if sent else None,
+                    "next_send_at": next_send_at,
+                },
+            )
+        if sent:
             # Last, so that on PostgreSQL the operator's cap lock it takes is held only for
             # the counters and the COMMIT.
             self._consume_caps(conn, attempt, mailbox, now)
@@ -728,9 +749,10 @@ class SendPipeline:
         now: datetime,
     ) -> SendOutcome:  # fmt: skip
         """Runs inside a write transaction that commits before the caller hears the outcome.
-        A send's cap counters are the caller's to move (`_consume_caps`), last."""
+        A send's stamp on its mailbox and its cap counters are the caller's to write, after
+        its own effects (`_finalize_then`)."""
         if result.accepted:
-            self._record_sent(conn, attempt, mailbox, result, now, consume=False)
+            self._record_sent(conn, attempt, result, now)
             return SendOutcome("sent", "sent", attempt_id=attempt.id)
         error_class = result.error_class or ErrorClass.UNKNOWN_OUTCOME
         log.warning(
@@ -740,15 +762,10 @@ class SendPipeline:
         return self._record_failure(conn, attempt, mailbox, result, error_class, now)
 
     def _record_sent(
-        self,
-        conn: Connection,
-        attempt: Row[Any],
-        mailbox: Row[Any],
-        result: DeliveryResult,
-        now: datetime,
-        *,
-        consume: bool = True,
+        self, conn: Connection, attempt: Row[Any], result: DeliveryResult, now: datetime
     ) -> None:
+        """The attempt `sent`, its idempotency key, the lead contacted (not the mailbox's
+        stamp nor the counters: see `_finalize_then`, `settle_sent`)."""
         _ATTEMPT_SENT.execute(
             conn,
             {
@@ -768,9 +785,6 @@ class SendPipeline:
             {"lead_id": attempt.lead_id, "status": LeadStatus.CONTACTED.value,
              "updated_at": now},
         )  # fmt: skip
-        _MAILBOX_SENT.execute(conn, {"mailbox_id": mailbox.id, "last_sent_at": now})
-        if consume:
-            self._consume_caps(conn, attempt, mailbox, now)
 
     def _consume_caps(
         self, conn: Connection, attempt: Row[Any], mailbox: Row[Any], now: datetime
@@ -788,7 +802,12 @@ class SendPipeline:
     def settle_sent(self, conn: Connection, attempt: Row[Any], mailbox: Row[Any], why: str) -> None:
         """An `unknown` attempt turned out to have been accepted (found in the mailbox's Sent
         folder): consume exactly what a final 250 would have consumed."""
-        self._record_sent(conn, attempt, mailbox, DeliveryResult(True, None, why), self.clock.now())
+        now = self.clock.now()
+        self._record_sent(conn, attempt, DeliveryResult(True, None, why), now)
+        _MAILBOX_STAMP.execute(
+            conn, {"mailbox_id": mailbox.id, "last_sent_at": now, "next_send_at": None}
+        )
+        self._consume_caps(conn, attempt, mailbox, now)
 
     def _record_failure(
         self,

@@ -64,7 +64,7 @@ def test_a_deadlock_victim_runs_again_and_both_units_commit(db: Engine) -> None:
         assert asyncio.run(main()) == ["a", "b"]
     finally:
         writes.close()
-    assert len(runs) == 3  # one of the two ran again after PostgreSQL chose it as the victim
+    assert len(runs) >= 3  # one ran again after PostgreSQL chose it as the deadlock victim
     with db.connect() as conn:
         # Each unit's two increments, once: the victim's first try was rolled back.
         assert dict(conn.execute(text("SELECT id, n FROM pair")).all()) == {1: 2, 2: 2}
