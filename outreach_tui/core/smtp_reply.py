@@ -21,6 +21,7 @@ class Stage(StrEnum):
     MAIL = "mail"
     RCPT = "rcpt"
     DATA_START = "data_start"  # the DATA command itself, before the 354
+    DATA_BODY = "data_body"  # the content, after the 354 and before the final "." left
     DATA_END = "data_end"  # the reply to the final "."
 
 

@@ -89,7 +89,7 @@ class Severity(StrEnum):
 class ErrorClass(StrEnum):
     """Why an attempt did not end in `sent`; decides who pays (the lead or the mailbox)."""
 
-    TRANSIENT = "transient"  # 4xx, dropped before DATA finished: retry, nothing consumed
+    TRANSIENT = "transient"  # 4xx, or dropped before the final "." left: retry, nothing used
     HARD_BOUNCE = "hard_bounce"  # 5xx on the recipient: suppress, lead bounced
     REJECTED_MESSAGE = "rejected_message"  # 5xx on content/policy: failed, no suppression
     SENDER_REFUSED = "sender_refused"  # 5xx on MAIL FROM: the mailbox's fault

@@ -312,7 +312,12 @@ class SendPipeline:
         """At start-up: attempts left `sending` by a crash become `unknown`."""
         now = self.clock.now()
         with write_tx(self.db) as conn:
-            found = ledger.mark_interrupted_unknown(conn, now, unless_leased=self.shared)
+            # Another live process on this database (a console and a worker on one SQLite
+            # file, workers on one PostgreSQL) may be sending right now: the attempts of the
+            # mailboxes it holds are its sends in flight. The leases of local processes that
+            # are gone are freed first, so what a dead process left is judged here.
+            leases.release_dead_local(conn)
+            found = ledger.mark_interrupted_unknown(conn, now, unless_leased=True)
             # Their sequences wait for the operator (or the Sent folder), as after any
             # unknown outcome; left `queued` they would wait for nothing, unseen.
             conn.execute(

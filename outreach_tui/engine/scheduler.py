@@ -17,6 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from outreach_tui.engine.engine import Engine
+from outreach_tui.engine.heap import HeapTrimmer
 from outreach_tui.engine.lead_verification import LeadVerifier
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,8 @@ class EngineJobs:
         self.engine = engine
         self.dispatch_lock = asyncio.Lock()
         self.hooks: dict[str, list[Job]] = {"poll": [], "monitor": [], "heal": [], "dns": []}
+        # Long runs: the C heap's free pages go back to the system (see engine/heap.py).
+        self.heap = HeapTrimmer()
 
     async def verify_leads(self) -> None:
         """Verify a batch of unverified leads of active campaigns (only when the planner
@@ -67,6 +70,8 @@ class EngineJobs:
     async def monitor(self) -> None:
         await self.engine.monitor.run()
         await self._run_hooks("monitor")
+        if self.heap.due():
+            await asyncio.to_thread(self.heap.maybe_trim)
 
     async def heal(self) -> None:
         await self.engine.healer.run()

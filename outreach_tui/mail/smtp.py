@@ -1,9 +1,12 @@
 """SMTP delivery with pinned TLS, verified certificates and connection reuse per mailbox.
 
 The DATA phase is driven by hand (not `aiosmtplib.SMTP.data`) because the pipeline must know
-whether the server's 354 had been received when a connection breaks: before it, nothing was
-handed over (transient); after it, the server may have accepted the message (RFC 1047), so
-the attempt is `unknown` and is never re-sent blindly.
+how far the message got when a connection breaks: before the final "." left, the server
+cannot have accepted it (it never saw the message end), so it is a plain retry (transient,
+RFC 5321 §3.8); once the "." has been handed to the connection, the server may have accepted
+it (RFC 1047), so the attempt is `unknown` and is never re-sent blindly. The content and the
+"." go in two writes for that: the "." only once the content has left our buffers with the
+connection still up.
 """
 
 from __future__ import annotations
@@ -337,14 +340,19 @@ async def _transaction(
         start = await client.execute_command(b"DATA")
         if start.code != 354:
             return _refused(stage, start.code, start.message)
-        stage = Stage.DATA_END
+        stage = Stage.DATA_BODY
         protocol = client.protocol
         if protocol is None:
             raise aiosmtplib.SMTPServerDisconnected("connection lost after 354")
         body = PERIOD_REGEX.sub(b"..", normalize_message_line_endings(payload))
         if not body.endswith(b"\r\n"):
             body += b"\r\n"
-        protocol.write(body + b".\r\n")
+        # A reply that comes early (a server refusing mid-content) is kept for us, as
+        # aiosmtplib's own DATA does before it writes.
+        protocol._response_pending = True
+        await _write_content(protocol, body, endpoint.timeout)
+        protocol.write(b".\r\n")  # raises SMTPServerDisconnected if the connection is gone
+        stage = Stage.DATA_END
         reply = await protocol.read_response(timeout=endpoint.timeout)
     except aiosmtplib.SMTPResponseException as exc:
         return _refused(stage, exc.code, exc.message)
@@ -358,7 +366,8 @@ async def _transaction(
                 response="connection lost after the message was sent",
                 detail=f"{type(exc).__name__} after DATA to {endpoint.host}: {exc}",
             )
-        # RFC 5321 §3.8: a dropped connection counts as a 451.
+        # RFC 5321 §3.8: a dropped connection counts as a 451; before the final "." left
+        # (stage DATA_BODY included) the server cannot have the message.
         return DeliveryResult(
             accepted=False,
             error_class=ErrorClass.TRANSIENT,
@@ -369,6 +378,26 @@ async def _transaction(
     if reply.code != 250:
         return _refused(stage, reply.code, reply.message)
     return DeliveryResult(accepted=True, code=reply.code, response=reply.message, stage=stage)
+
+
+#: Content is written in pieces of this size, each once the previous one has left our
+#: buffers: one big write goes whole into the socket transport's buffer past the TLS layer's
+#: flow control (asyncio's sslproto), and a server that dropped mid-content would then only
+#: show after the "." had been written too.
+_CONTENT_CHUNK = 64 * 1024
+
+
+async def _write_content(protocol: Any, body: bytes, timeout: float) -> None:
+    """Write the DATA content under flow control; raises (OSError, SMTPServerDisconnected,
+    TimeoutError) if the connection breaks or the server stops reading meanwhile."""
+    view = memoryview(body)
+    for start in range(0, len(view), _CONTENT_CHUNK):
+        protocol.write(view[start : start + _CONTENT_CHUNK])
+        async with asyncio.timeout(timeout):  # RFC 5321 §4.5.3.2: per data block
+            await protocol._drain_helper()
+        # A reset the socket transport has met (it then drops further writes quietly)
+        # reaches the protocol a loop turn or two later: let it arrive before the next write.
+        await asyncio.sleep(0)
 
 
 #: A plain ASCII addr-spec (dot-atom local part, domain name): `aiosmtplib.email.quote_address`

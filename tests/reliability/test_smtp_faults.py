@@ -32,6 +32,10 @@ TO = "anna@firma.de"
 #: Short client timeout for the rows where the server goes silent.
 SHORT_TIMEOUT = 1.0
 FIRST_RETRY = timedelta(seconds=300)  # [retry] first_delay_seconds
+#: Well over what loopback's socket buffers take in (send buffer up to 4 MiB here, the
+#: receiver's unread buffer ~128 KiB, as the server stops reading), so the client is still
+#: writing content when the connection breaks.
+MID_DATA_BODY_BYTES = 16 * 2**20
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class Fault:
     server_copy: bool = False  # the server recorded the message
     timeout: float | None = None
     pinned_by: str = ""
+    body_bytes: int = 0  # padding for the body: a message larger than the socket buffers
 
 
 FAULTS = [
@@ -91,11 +96,16 @@ FAULTS = [
     Fault("drop after DATA", rule=Rule(drop_after_data=True), status="unknown", state="unknown",
           error_class="unknown_outcome", server_copy=True,
           pinned_by="test_connection_dropped_after_data_is_unknown_and_never_resent"),
-    # The body and the final dot leave in one write: when the connection then breaks, the
-    # client cannot tell how much the server read, so this too is unknown (RFC 1047), never
-    # a retry that could duplicate.
-    Fault("drop mid-DATA", rule=Rule(drop_mid_data=True), status="unknown", state="unknown",
-          error_class="unknown_outcome"),
+    # The server drops after one line of content. A message larger than what the socket
+    # buffers hold shows the drop while its content is still being written, before the final
+    # "." left: the server cannot have it, so it is a plain retry (RFC 5321 §3.8).
+    Fault("drop mid-DATA, before the final dot left", rule=Rule(drop_mid_data=True),
+          body_bytes=MID_DATA_BODY_BYTES),
+    # A short message is handed over whole, "." included, before the drop can show: from
+    # the client's side that is a break after the "." and the server may have accepted it
+    # (RFC 1047), so unknown, never a retry that could duplicate.
+    Fault("drop mid-DATA, the dot already handed over", rule=Rule(drop_mid_data=True),
+          status="unknown", state="unknown", error_class="unknown_outcome"),
 ]  # fmt: skip
 
 
@@ -104,10 +114,12 @@ def smtp_password(monkeypatch):
     monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
 
 
-def send(engine):
+def send(engine, padding=0):
+    body = "Hi Anna\n" + ("x" * 77 + "\n") * (padding // 78)
+
     async def run():
         try:
-            return await engine.send(SendRequest(SENDER, TO, "Quick question", "Hi Anna"))
+            return await engine.send(SendRequest(SENDER, TO, "Quick question", body))
         finally:
             await engine.transport.close()
 
@@ -131,7 +143,7 @@ def test_smtp_fault_ends_in_the_right_state_and_consumes_nothing_unless_250(
     extra = {"smtp_send_timeout": fault.timeout} if fault.timeout else {}
     engine = make_engine(tmp_path, server, pki, clock, **extra)
     try:
-        outcome = send(engine)
+        outcome = send(engine, fault.body_bytes)
 
         (attempt,) = table(engine, t.attempt)
         assert (outcome.status, attempt.state) == (fault.status, fault.state), outcome
