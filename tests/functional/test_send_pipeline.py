@@ -313,9 +313,7 @@ def test_domain_cap_resets_at_midnight_in_the_operators_timezone(tmp_path, serve
         asyncio.run(engine.aclose())
 
 
-def test_a_send_of_today_left_unknown_counts_against_the_caps_until_settled(
-    tmp_path, server, pki
-):
+def test_a_send_of_today_left_unknown_counts_against_the_caps_until_settled(tmp_path, server, pki):
     """It may have been delivered: counting it keeps "never over the cap" true even then.
     Yesterday's unknown sends count against yesterday, not today."""
     clock = SimulatedClock(START)
