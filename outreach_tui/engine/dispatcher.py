@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -72,6 +73,12 @@ log = logging.getLogger(__name__)
 MAX_SENDS_PER_MAILBOX_PER_TICK = 50
 #: Mailboxes sending at once.
 MAILBOX_CONCURRENCY = 16
+#: Shared database: a tick starts no new send after max(this, dispatch_seconds) of wall
+#: time, so the next tick soon re-balances the mailboxes between the workers. (A worker
+#: that started first leases every mailbox with work; a tick that ran until all of it was
+#: sent kept a worker that arrived later idle for the whole run: bench/scale.py, 2 workers
+#: no faster than one.)
+SHARED_TICK_SECONDS = 1.0
 
 
 @dataclass
@@ -86,6 +93,8 @@ class DispatchReport:
     mailboxes_leased_elsewhere: int = 0
     #: Mailboxes ready to send that this process left for its peers (beyond its fair share).
     mailboxes_left_to_peers: int = 0
+    #: The tick stopped starting sends at its time budget (shared database) with work left.
+    cut_short: bool = False
     outcomes: list[SendOutcome] = field(default_factory=list)
 
     @property
@@ -235,10 +244,12 @@ class Dispatcher:
             report.mailboxes_left_to_peers = shared_out - len(ready)
         ready = await self._lease(ready, now, report, release)
         semaphore = asyncio.Semaphore(MAILBOX_CONCURRENCY)
+        budget = max(SHARED_TICK_SECONDS, self.settings.scheduler.dispatch_seconds)
+        deadline = time.monotonic() + budget if self.shared else None
 
         async def run(mid: int) -> None:
             async with semaphore:
-                await self._send_from(mailboxes[mid], by_mailbox[mid], campaigns, report)
+                await self._send_from(mailboxes[mid], by_mailbox[mid], campaigns, report, deadline)
 
         await asyncio.gather(*(run(mid) for mid in ready))
         return report
@@ -337,11 +348,15 @@ class Dispatcher:
         due: list[Row[Any]],
         campaigns: dict[int, CampaignPlan],
         report: DispatchReport,
+        deadline: float | None = None,
     ) -> None:
         sends = 0
         write = self.pipeline.write
         for item in due:
             if self.stopping or sends >= MAX_SENDS_PER_MAILBOX_PER_TICK:
+                return
+            if deadline is not None and time.monotonic() > deadline:
+                report.cut_short = True
                 return
             now = self.clock.now()
             campaign = campaigns.get(item.campaign_id) if item.campaign_id else None

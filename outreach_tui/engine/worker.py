@@ -56,7 +56,7 @@ async def run_until_idle(engine: Engine, *, max_rounds: int = MAX_IDLE_ROUNDS) -
         plan = await asyncio.to_thread(engine.plan)
         report = await engine.dispatch()
         sent += report.sent
-        if plan.planned or report.attempted or report.rescheduled:
+        if plan.planned or report.attempted or report.rescheduled or report.cut_short:
             continue
         if engine.dispatcher.shared and (
             report.mailboxes_left_to_peers
