@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import contextlib
 import os
 import resource
 import subprocess
@@ -48,7 +49,7 @@ end = "24:00"
 """
 
 
-def config_text(url: str, sink, mailboxes: int, log: Path, db_connections: int = 4) -> str:
+def config_text(url: str, sink, mailboxes: int, log: Path, db_connections: int = 1) -> str:
     boxes = "".join(
         f"""
 [[mailboxes]]
@@ -173,6 +174,47 @@ def _cpu_at(walls: list[float], cpus: list[float], moment: float) -> float:
     return cpus[i - 1] if i else 0.0
 
 
+class LockSampler:
+    """PostgreSQL's view of the run, every SAMPLE_SECONDS: how many of the workers'
+    connections wait for a lock (the operator's cap lock is the one they share), and how
+    many sit "idle in transaction" (the database waits for the worker's next statement)."""
+
+    SAMPLE_SECONDS = 0.02
+    QUERY = (
+        "SELECT count(*) FILTER (WHERE wait_event_type = 'Lock'),"
+        " count(*) FILTER (WHERE state = 'idle in transaction')"
+        " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+
+    def __init__(self, dsn: str) -> None:
+        self._dsn = dsn
+        self._samples: list[tuple[float, int, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> LockSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self._dsn, autocommit=True) as conn:
+            while not self._stop.is_set():
+                waiting, idle = conn.execute(self.QUERY).fetchone() or (0, 0)
+                self._samples.append((time.time(), waiting, idle))
+                self._stop.wait(self.SAMPLE_SECONDS)
+
+    def means(self, start: float, end: float) -> tuple[float, float]:
+        """(connections waiting for a lock, idle in transaction), averaged over a window."""
+        inside = [(w, i) for at, w, i in self._samples if start <= at <= end] or [(0, 0)]
+        return (sum(w for w, _ in inside) / len(inside), sum(i for _, i in inside) / len(inside))
+
+
 def process_tree(pid: int | None) -> list[psutil.Process]:
     if pid is None:
         return []
@@ -188,6 +230,8 @@ class Run:
     rate: float  # sends per second, first send to last
     seconds: float
     cpu: dict[str, float]  # CPU seconds per group in that window
+    lock_waiting: float = 0.0  # PostgreSQL: connections waiting for a lock, on average
+    idle_in_transaction: float = 0.0  # ... and waiting for their worker's next statement
 
     def cores(self, group: str | None = None) -> float:
         """Cores kept busy during the window: by `group`, by all our processes (None)."""
@@ -204,9 +248,13 @@ class Run:
             f"{group} {self.cores(group):.2f}"
             for group in ("workers", "postgresql", "sink", "machine")
         )
-        return (
+        text = (
             f"{self.rate:.0f} sends/s; cores busy: {busy}; {self.ms_per_send():.2f} ms CPU a send"
         )
+        if self.cpu.get("postgresql"):
+            text += (f"; connections waiting for a lock {self.lock_waiting:.2f}, idle in "
+                     f"transaction {self.idle_in_transaction:.2f}")  # fmt: skip
+        return text
 
 
 def measure(url: str) -> tuple[int, float, float]:
@@ -229,7 +277,7 @@ def measure(url: str) -> tuple[int, float, float]:
 
 
 def run_once(backend: str, workers: int, sink, messages: int, mailboxes: int, tmp: Path,
-             pg, db_connections: int = 4) -> Run:  # fmt: skip
+             pg, db_connections: int = 1) -> Run:  # fmt: skip
     """Sends per second of one run, and the CPU its processes used meanwhile."""
     tag = f"{backend}-{workers}-{time.monotonic_ns()}"
     run_dir = tmp / tag
@@ -251,12 +299,14 @@ def run_once(backend: str, workers: int, sink, messages: int, mailboxes: int, tm
             "sink": process_tree(sink.pid),
         }
 
-    with CpuSampler(groups) as sampler:
+    locks = LockSampler(pg.dsn(url.rsplit("/", 1)[1])) if backend == "postgresql" else None
+    with CpuSampler(groups) as sampler, locks or contextlib.nullcontext():
         start_workers(procs, workers, config, env, run_dir, backend)
     sent, first, last = measure(url)
     if sent != messages:
         raise RuntimeError(f"{backend} x{workers}: {sent} of {messages} sent")
-    return Run(sent / (last - first), last - first, sampler.used(first, last))
+    waiting, idle = locks.means(first, last) if locks is not None else (0.0, 0.0)
+    return Run(sent / (last - first), last - first, sampler.used(first, last), waiting, idle)
 
 
 def start_workers(procs: list[subprocess.Popen[bytes]], workers: int, config: Path,
@@ -294,8 +344,8 @@ def main() -> None:
     parser.add_argument("--mailboxes", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument(
-        "--db-connections", type=int, default=4,
-        help="[scheduler] db_connections of every worker (default: the configuration's 4)",
+        "--db-connections", type=int, default=1,
+        help="[scheduler] db_connections of every worker (default: the configuration's 1)",
     )  # fmt: skip
     args = parser.parse_args()
     from tests.servers.postgres import PostgresServer
@@ -358,20 +408,25 @@ def median_run(runs: list[Run]) -> Run:
 
 
 def cpu_limit(one: Run, many: Run, workers: int, cores: int) -> str:
-    """What limits the scaling, from the CPU the runs used: at one worker's CPU cost per
-    send, the machine's cores allow at most so many sends a second."""
+    """What limits the scaling, from what the runs measured: the CPU ceiling at one
+    worker's cost per send, how busy the machine was, and how the workers' connections
+    spent the run in PostgreSQL."""
     ceiling = cores / (one.ms_per_send() / 1000)
     return (
         f"CPU: a send costs {one.ms_per_send():.2f} ms of CPU with one worker (worker "
         f"{one.ms_per_send('workers'):.2f}, PostgreSQL {one.ms_per_send('postgresql'):.2f}, "
-        f"sink {one.ms_per_send('sink'):.2f}), so {cores} cores allow "
-        f"at most {ceiling:.0f} sends/s, {ceiling / one.rate:.2f}x one worker's "
-        f"{one.rate:.0f}/s. With {workers} workers the machine was {many.cores('machine'):.2f} "
-        f"of {cores} cores busy ({many.cores():.2f} by the workers, PostgreSQL and the sink) "
-        f"and a send cost {many.ms_per_send():.2f} ms. The sends' database work does not take "
-        "turns across workers beyond a few statements: each worker runs "
-        "[scheduler] db_connections transactions at once, and the operator's cap lock is "
-        "held from the policy count to the COMMIT (db/ledger.py lock_scopes)."
+        f"sink {one.ms_per_send('sink'):.2f}), so {cores} cores allow at most {ceiling:.0f} "
+        f"sends/s, {ceiling / one.rate:.2f}x one worker's {one.rate:.0f}/s. With {workers} "
+        f"workers the machine was {many.cores('machine'):.2f} of {cores} cores busy "
+        f"({many.cores():.2f} by the workers, PostgreSQL and the sink) and a send cost "
+        f"{many.ms_per_send():.2f} ms. The rest is waiting: on average "
+        f"{many.lock_waiting:.2f} of the workers' connections waited for a lock (the "
+        f"operator's cap lock, db/ledger.py lock_scopes, held from the policy count to the "
+        f"COMMIT) and {many.idle_in_transaction:.2f} sat idle in a transaction while "
+        "PostgreSQL waited for the worker's next statement: each statement's reply needs the "
+        "worker's database thread to win the GIL back from its event loop (TLS and SMTP), so "
+        "a lock holder's few statements stretch, and the other workers' sends queue behind "
+        "them."
     )
 
 
