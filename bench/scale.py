@@ -176,19 +176,22 @@ def _cpu_at(walls: list[float], cpus: list[float], moment: float) -> float:
 
 class LockSampler:
     """PostgreSQL's view of the run, every SAMPLE_SECONDS: how many of the workers'
-    connections wait for a lock (the operator's cap lock is the one they share), and how
-    many sit "idle in transaction" (the database waits for the worker's next statement)."""
+    connections wait for a lock, how many of those for a cap lock (an advisory lock:
+    db/ledger.py lock_scopes; the others wait for a row, mostly the operator's daily
+    counter), and how many sit "idle in transaction" (the database waits for the worker's
+    next statement)."""
 
     SAMPLE_SECONDS = 0.02
     QUERY = (
         "SELECT count(*) FILTER (WHERE wait_event_type = 'Lock'),"
+        " count(*) FILTER (WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'),"
         " count(*) FILTER (WHERE state = 'idle in transaction')"
         " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
     )
 
     def __init__(self, dsn: str) -> None:
         self._dsn = dsn
-        self._samples: list[tuple[float, int, int]] = []
+        self._samples: list[tuple[float, int, int, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -205,14 +208,16 @@ class LockSampler:
 
         with psycopg.connect(self._dsn, autocommit=True) as conn:
             while not self._stop.is_set():
-                waiting, idle = conn.execute(self.QUERY).fetchone() or (0, 0)
-                self._samples.append((time.time(), waiting, idle))
+                waiting, on_caps, idle = conn.execute(self.QUERY).fetchone() or (0, 0, 0)
+                self._samples.append((time.time(), waiting, on_caps, idle))
                 self._stop.wait(self.SAMPLE_SECONDS)
 
-    def means(self, start: float, end: float) -> tuple[float, float]:
-        """(connections waiting for a lock, idle in transaction), averaged over a window."""
-        inside = [(w, i) for at, w, i in self._samples if start <= at <= end] or [(0, 0)]
-        return (sum(w for w, _ in inside) / len(inside), sum(i for _, i in inside) / len(inside))
+    def means(self, start: float, end: float) -> tuple[float, float, float]:
+        """(connections waiting for a lock, for a cap lock, idle in transaction), averaged
+        over a window."""
+        inside = [row[1:] for row in self._samples if start <= row[0] <= end] or [(0, 0, 0)]
+        waiting, on_caps, idle = (sum(column) / len(inside) for column in zip(*inside, strict=True))
+        return waiting, on_caps, idle
 
 
 def process_tree(pid: int | None) -> list[psutil.Process]:
@@ -231,6 +236,7 @@ class Run:
     seconds: float
     cpu: dict[str, float]  # CPU seconds per group in that window
     lock_waiting: float = 0.0  # PostgreSQL: connections waiting for a lock, on average
+    cap_lock_waiting: float = 0.0  # ... of them for a cap (advisory) lock
     idle_in_transaction: float = 0.0  # ... and waiting for their worker's next statement
 
     def cores(self, group: str | None = None) -> float:
@@ -252,8 +258,9 @@ class Run:
             f"{self.rate:.0f} sends/s; cores busy: {busy}; {self.ms_per_send():.2f} ms CPU a send"
         )
         if self.cpu.get("postgresql"):
-            text += (f"; connections waiting for a lock {self.lock_waiting:.2f}, idle in "
-                     f"transaction {self.idle_in_transaction:.2f}")  # fmt: skip
+            text += (f"; connections waiting for a lock {self.lock_waiting:.2f} (a cap "
+                     f"lock {self.cap_lock_waiting:.2f}), idle in transaction "
+                     f"{self.idle_in_transaction:.2f}")  # fmt: skip
         return text
 
 
@@ -305,8 +312,10 @@ def run_once(backend: str, workers: int, sink, messages: int, mailboxes: int, tm
     sent, first, last = measure(url)
     if sent != messages:
         raise RuntimeError(f"{backend} x{workers}: {sent} of {messages} sent")
-    waiting, idle = locks.means(first, last) if locks is not None else (0.0, 0.0)
-    return Run(sent / (last - first), last - first, sampler.used(first, last), waiting, idle)
+    waiting, on_caps, idle = locks.means(first, last) if locks is not None else (0.0, 0.0, 0.0)
+    return Run(
+        sent / (last - first), last - first, sampler.used(first, last), waiting, on_caps, idle
+    )
 
 
 def start_workers(procs: list[subprocess.Popen[bytes]], workers: int, config: Path,
@@ -420,13 +429,14 @@ def cpu_limit(one: Run, many: Run, workers: int, cores: int) -> str:
         f"workers the machine was {many.cores('machine'):.2f} of {cores} cores busy "
         f"({many.cores():.2f} by the workers, PostgreSQL and the sink) and a send cost "
         f"{many.ms_per_send():.2f} ms. The rest is waiting: on average "
-        f"{many.lock_waiting:.2f} of the workers' connections waited for a lock (the "
-        f"operator's cap lock, db/ledger.py lock_scopes, held from the policy count to the "
-        f"COMMIT) and {many.idle_in_transaction:.2f} sat idle in a transaction while "
-        "PostgreSQL waited for the worker's next statement: each statement's reply needs the "
-        "worker's database thread to win the GIL back from its event loop (TLS and SMTP), so "
-        "a lock holder's few statements stretch, and the other workers' sends queue behind "
-        "them."
+        f"{many.lock_waiting:.2f} of the workers' connections waited for a lock "
+        f"({many.cap_lock_waiting:.2f} for a cap lock, shared far from the caps; the rest "
+        f"for a row, mostly the operator's daily counter, which every send's last "
+        f"transaction updates) and {many.idle_in_transaction:.2f} sat idle in a transaction "
+        "while PostgreSQL waited for the worker's next statement: each statement's reply "
+        "needs the worker's database thread to win the GIL back from its event loop (TLS and "
+        "SMTP), so a lock holder's few statements stretch, and the other workers' sends "
+        "queue behind them."
     )
 
 

@@ -6,7 +6,7 @@ policy check and the attempt row it allows are written atomically.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -205,22 +205,37 @@ def increment_counters(
 
 # PostgreSQL: the operator's cap lock and the counters in one round trip. The lock comes
 # first: no row is inserted or locked before the (materialised) lock row exists.
-_LOCKED_COUNTERS_PG = text(
-    "WITH cap_lock AS MATERIALIZED ("
-    " SELECT pg_advisory_xact_lock(hashtextextended(:lock_key, 0)))"
-    " INSERT INTO daily_counter (scope, key, day, count)"
-    " SELECT v.scope, v.key, CAST(:day AS DATE), :by"
-    " FROM cap_lock, (VALUES (:s0, :k0), (:s1, :k1), (:s2, :k2)) AS v (scope, key)"
-    " ON CONFLICT (scope, key, day) DO UPDATE SET count = daily_counter.count + excluded.count"
-)
+def _locked_counters_pg(lock: str) -> Any:
+    return text(
+        "WITH cap_lock AS MATERIALIZED ("
+        f" SELECT {lock}(hashtextextended(:lock_key, 0)))"
+        " INSERT INTO daily_counter (scope, key, day, count)"
+        " SELECT v.scope, v.key, CAST(:day AS DATE), :by"
+        " FROM cap_lock, (VALUES (:s0, :k0), (:s1, :k1), (:s2, :k2)) AS v (scope, key)"
+        " ON CONFLICT (scope, key, day) DO UPDATE"
+        " SET count = daily_counter.count + excluded.count"
+    )
+
+
+_LOCKED_COUNTERS_PG = {
+    False: _locked_counters_pg("pg_advisory_xact_lock"),
+    True: _locked_counters_pg("pg_advisory_xact_lock_shared"),
+}
 
 
 def consume_caps(
-    conn: Connection, operator_id: str, recipient_domain: str, mailbox_email: str, day: date
+    conn: Connection,
+    operator_id: str,
+    recipient_domain: str,
+    mailbox_email: str,
+    day: date,
+    *,
+    shared: bool = False,
 ) -> None:
     """A send's three cap counters (operator, recipient domain, mailbox) after its final
-    250; on PostgreSQL under the operator's lock (`lock_scopes`), taken before the counter
-    rows' own locks, the order every transaction that counts or consumes caps keeps."""
+    250; on PostgreSQL under the operator's lock (`lock_scopes`; `shared` as the sends that
+    count it take it), taken before the counter rows' own locks, the order every
+    transaction that counts or consumes caps keeps."""
     keys = [
         (SCOPE_USER, operator_id),
         (SCOPE_DOMAIN, recipient_domain),
@@ -232,7 +247,7 @@ def consume_caps(
     params: dict[str, Any] = {"lock_key": operator_scope(operator_id), "day": day, "by": 1}
     for i, (scope, key) in enumerate(keys):
         params[f"s{i}"], params[f"k{i}"] = scope, key
-    conn.execute(_LOCKED_COUNTERS_PG, params)
+    conn.execute(_LOCKED_COUNTERS_PG[shared], params)
 
 
 def increment_counter(conn: Connection, scope: str, key: str, day: date, by: int = 1) -> None:
@@ -511,9 +526,10 @@ def mark_interrupted_unknown(
     return ids
 
 
-def lock_scopes(conn: Connection, *keys: str) -> None:
-    """PostgreSQL: take transaction-scoped advisory locks on `keys` (in the order given),
-    held until COMMIT; a no-op on SQLite, whose BEGIN IMMEDIATE already lets one writer in.
+def lock_scopes(conn: Connection, *keys: str, shared: Sequence[bool] = ()) -> None:
+    """PostgreSQL: take transaction-scoped advisory locks on `keys` (in the order given;
+    `shared[i]`: key i's lock in shared mode, see core/cap_locks.py), held until COMMIT; a
+    no-op on SQLite, whose BEGIN IMMEDIATE already lets one writer in.
 
     What makes the caps hold across workers: a policy check counts the sends of today plus
     those in flight, then claims the attempt, in one transaction. Under READ COMMITTED two
@@ -521,12 +537,29 @@ def lock_scopes(conn: Connection, *keys: str) -> None:
     the count to the COMMIT, the second one waits, then counts (a fresh snapshot per
     statement) the first one's claim. Taken late (just before the count, and before the
     counters move after a 250) and held to the COMMIT of a transaction of its own
-    (db/session.py `ConcurrentWrites`), the operator's lock is what several workers' sends
-    take turns for, for a few statements each.
+    (db/session.py `ConcurrentWrites`). Far from a cap the lock is shared and nobody waits;
+    near it, exclusive, and the sends take turns for it, for a few statements each.
     """
     if conn.dialect.name != "postgresql" or not keys:
         return
-    _ADVISORY_LOCKS[len(keys)].execute(conn, {f"k{i}": key for i, key in enumerate(keys)})
+    modes = tuple(shared) + (False,) * (len(keys) - len(shared))
+    statement = _ADVISORY_LOCKS.get(modes)
+    if statement is None:
+        statement = _ADVISORY_LOCKS[modes] = _advisory_lock_statement(modes)
+    statement.execute(conn, {f"k{i}": key for i, key in enumerate(keys)})
+
+
+def concurrent_transactions_bound(conn: Connection) -> int:
+    """PostgreSQL: the most transactions the server runs at once (connections, plus
+    prepared transactions waiting for their COMMIT PREPARED)."""
+    return int(
+        conn.execute(
+            text(
+                "SELECT current_setting('max_connections')::int"
+                " + current_setting('max_prepared_transactions')::int"
+            )
+        ).scalar_one()
+    )
 
 
 def operator_scope(operator_id: str) -> str:
@@ -544,21 +577,21 @@ def cap_scopes(operator_id: str, recipient_domain: str, mailbox_email: str) -> t
     )
 
 
-def _advisory_lock_statement(count: int) -> DriverStatement:
+def _advisory_lock_statement(shared: tuple[bool, ...]) -> DriverStatement:
     # Select-list items are evaluated left to right: the locks are taken in the order given.
     return DriverStatement(
         select(
             *(
-                func.pg_advisory_xact_lock(
+                (func.pg_advisory_xact_lock_shared if share else func.pg_advisory_xact_lock)(
                     func.hashtextextended(bindparam(f"k{i}", type_=String), 0)
                 )
-                for i in range(count)
+                for i, share in enumerate(shared)
             )
         )
     )
 
 
-_ADVISORY_LOCKS = {n: _advisory_lock_statement(n) for n in range(1, 5)}
+_ADVISORY_LOCKS: dict[tuple[bool, ...], DriverStatement] = {}
 
 
 def ids(rows: Iterable[Row[Any]]) -> list[int]:

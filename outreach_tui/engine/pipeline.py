@@ -45,6 +45,7 @@ from outreach_tui.db.session import (
     write_tx,
 )
 from outreach_tui.engine import leases
+from outreach_tui.engine.cap_locks import CapLockChooser, CapLockModes
 from outreach_tui.engine.clock import Clock
 from outreach_tui.mail.message import (
     OutgoingMessage,
@@ -66,6 +67,9 @@ AfterSend = Callable[[Connection, "SendOutcome", Any], datetime | None]
 Status = Literal["sent", "blocked", "deferred", "retry", "failed", "unknown", "skipped"]
 #: A `skipped` outcome's message when the mailbox's lease went to another process.
 LEASE_LOST = "mailbox leased elsewhere"
+#: A cap counted under its shared lock came near full: the attempt waits for the next tick,
+#: to be counted again under the cap's exclusive lock (engine/cap_locks.py).
+NEAR_A_CAP = "near a cap: counted again under its exclusive lock"
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,10 +233,15 @@ class SendPipeline:
         self.shared = db.dialect.name != "sqlite"
         self._executor: ThreadPoolExecutor | None = None
         self._writes: GroupCommit | ConcurrentWrites
+        #: Which cap locks a claim takes shared (PostgreSQL; engine/cap_locks.py).
+        self._cap_locks: CapLockChooser | None = None
         if self.shared:
             # PostgreSQL: every statement is a round trip the caller waits for, so the
             # transactions run on lanes of their own, several at once (db/session.py).
             self._writes = ConcurrentWrites(db, settings.scheduler.db_connections)
+            with db.connect() as conn:
+                concurrency = ledger.concurrent_transactions_bound(conn)
+            self._cap_locks = CapLockChooser(self.limits, concurrency)
         else:
             if db_thread:
                 self._executor = ThreadPoolExecutor(1, thread_name_prefix="outreach-db")
@@ -565,11 +574,13 @@ class SendPipeline:
                 self.settings.scheduler.lease_seconds,
             ):
                 return SendOutcome("skipped", LEASE_LOST, attempt_id=attempt_id)
-            # Late, after the reads that need no lock: the operator's lock is held from here
-            # to the COMMIT, and every worker's sends take turns for it.
+            # Late, after the reads that need no lock: held from here to the COMMIT; shared
+            # far from the caps, exclusive near them (every worker's sends take turns).
+            lock_modes = self._lock_modes(now, attempt.recipient_domain)
             ledger.lock_scopes(
                 conn,
                 *ledger.cap_scopes(self.operator_id, attempt.recipient_domain, mailbox.email),
+                shared=lock_modes.as_tuple(),
             )
         decision = self._decide(
             conn,
@@ -582,6 +593,10 @@ class SendPipeline:
             attempt.campaign_id,
             attempt.id,
         )
+        if self.shared and not self._confirm_lock_modes(
+            now, attempt.recipient_domain, lock_modes, decision
+        ):
+            return SendOutcome("skipped", NEAR_A_CAP, attempt_id=attempt_id)
         injection = self._injection(self._outgoing(attempt, mailbox, date=now))
         if injection is not None:
             return self._reject(conn, attempt, injection, now, decision)
@@ -618,6 +633,17 @@ class SendPipeline:
         )
         sending = SimpleNamespace(**claimed._mapping, postal_address=attempt.postal_address)
         return _Prepared(sending, mailbox, decision)
+
+    def _lock_modes(self, now: datetime, recipient_domain: str) -> CapLockModes:
+        assert self._cap_locks is not None
+        return self._cap_locks.modes(local_day(now, self.settings.tz), recipient_domain)
+
+    def _confirm_lock_modes(
+        self, now: datetime, recipient_domain: str, modes: CapLockModes, decision: PolicyDecision
+    ) -> bool:
+        assert self._cap_locks is not None
+        day = local_day(now, self.settings.tz)
+        return self._cap_locks.confirm(day, recipient_domain, modes, decision)
 
     def _decide(
         self,
@@ -796,12 +822,14 @@ class SendPipeline:
     ) -> None:
         """The caps' counters after a final 250. On PostgreSQL under the operator's lock,
         taken before the counter rows' own locks (the order every transaction keeps)."""
+        day = local_day(now, self.settings.tz)
         ledger.consume_caps(
             conn,
             attempt.operator_id,
             attempt.recipient_domain,
             mailbox.email,
-            local_day(now, self.settings.tz),
+            day,
+            shared=self._cap_locks is not None and self._cap_locks.operator_shared(day),
         )
 
     def settle_sent(self, conn: Connection, attempt: Row[Any], mailbox: Row[Any], why: str) -> None:

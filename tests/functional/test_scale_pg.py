@@ -41,7 +41,9 @@ LEASE_SECONDS = 3
 MESSAGE_ID = re.compile(rb"^Message-ID:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
 
 
-def _config(tmp_path: Path, url: str, server, pki, daily_limit: int) -> Path:
+def _config(
+    tmp_path: Path, url: str, server, pki, daily_limit: int, user_cap: int = 100_000
+) -> Path:
     boxes = "".join(
         f"""
 [[mailboxes]]
@@ -53,14 +55,14 @@ daily_limit = {daily_limit}
 """
         for email in BOXES
     )
-    path = tmp_path / f"config-{daily_limit}.toml"
+    path = tmp_path / f"config-{daily_limit}-{user_cap}.toml"
     path.write_text(f"""
 database_url = "{url}"
 smtp_send_timeout = 60
 [operator]
 id = "fleet"
 [policy]
-daily_user_cap = 100000
+daily_user_cap = {user_cap}
 daily_domain_cap = {DOMAIN_CAP}
 [sending]
 min_gap_seconds = 0
@@ -117,7 +119,7 @@ def fleet(tmp_path, smtp_server, pki, pg_database, monkeypatch):
             pass
     finally:
         engine.close_sync()
-    return server, _config(tmp_path, pg_database, server, pki, LIMIT), pg_database
+    return server, _config(tmp_path, pg_database, server, pki, LIMIT), pg_database, pki
 
 
 def _worker(config: Path, n: int) -> subprocess.Popen[bytes]:
@@ -186,7 +188,7 @@ def _assert_caps_held_exactly(server, attempts) -> None:
 
 
 def test_three_workers_share_thirty_mailboxes_without_doubling_or_passing_a_cap(fleet):
-    server, config, url = fleet
+    server, config, url, _ = fleet
     workers = [_worker(config, n) for n in range(3)]
     for n, proc in enumerate(workers):
         _wait(proc, config, n)
@@ -207,7 +209,7 @@ def test_three_workers_share_thirty_mailboxes_without_doubling_or_passing_a_cap(
 
 
 def test_a_killed_workers_mailboxes_resume_under_another_after_its_leases_expire(fleet):
-    server, config, url = fleet
+    server, config, url, _ = fleet
     workers = [_worker(config, n) for n in range(3)]
     deadline = time.monotonic() + 60
     while len(server.received) < 600 and time.monotonic() < deadline:
@@ -257,6 +259,34 @@ def test_a_killed_workers_mailboxes_resume_under_another_after_its_leases_expire
         if a.state == "sent" and a.sender_email in victim_boxes and a.sent_at > killed_at
     }
     assert resumed, "no mailbox of the killed worker sent again"
+
+
+def test_the_operators_cap_holds_exactly_when_the_workers_count_it_under_a_shared_lock(
+    fleet, tmp_path
+):
+    """Far from the operator's cap the workers count it under a shared lock (no waiting for
+    each other); near it, under the exclusive one (core/cap_locks.py). The test server runs
+    300 connections at most, so with a cap of 700 the first ~400 sends share the lock, the
+    last ~300 take turns, and the cap holds to the send."""
+    server, _, url, pki = fleet
+    user_cap = 700
+    config = _config(tmp_path, url, server, pki, LIMIT, user_cap=user_cap)
+    workers = [_worker(config, n) for n in range(3)]
+    for n, proc in enumerate(workers):
+        _wait(proc, config, n)
+
+    attempts = _attempts(url)
+    received = server.received
+    assert max(Counter(m.rcpt_tos[0] for m in received).values()) == 1, "a lead got two"
+    counted = [a for a in attempts if a.state in ("sent", "unknown")]
+    assert len(counted) == user_cap
+    assert len(received) == user_cap
+    assert max(Counter(a.sender_email for a in counted).values()) <= LIMIT
+    assert max(Counter(a.recipient_domain for a in counted).values()) <= DOMAIN_CAP
+    # The rest wait for tomorrow (a full cap defers, it does not reject).
+    assert {a.state for a in attempts} - {"sent"} == {"approved"}
+    log = (tmp_path / "worker.log").read_text()
+    assert "operator cap near full" in log, "the workers never switched to the exclusive lock"
 
 
 def test_console_on_postgresql_lists_every_worker_with_its_leases_and_heartbeat(
