@@ -45,7 +45,7 @@ from outreach_tui.db.session import (
     write_tx,
 )
 from outreach_tui.engine import leases
-from outreach_tui.engine.cap_locks import CapLockChooser, CapLockModes
+from outreach_tui.engine.cap_locks import CapLockChooser
 from outreach_tui.engine.clock import Clock
 from outreach_tui.mail.message import (
     OutgoingMessage,
@@ -233,8 +233,8 @@ class SendPipeline:
         self.shared = db.dialect.name != "sqlite"
         self._executor: ThreadPoolExecutor | None = None
         self._writes: GroupCommit | ConcurrentWrites
-        #: Which cap locks a claim takes shared (PostgreSQL; engine/cap_locks.py).
-        self._cap_locks: CapLockChooser | None = None
+        #: Which cap locks a claim takes shared (PostgreSQL only; engine/cap_locks.py).
+        self._cap_locks = CapLockChooser(self.limits, concurrency=0)
         if self.shared:
             # PostgreSQL: every statement is a round trip the caller waits for, so the
             # transactions run on lanes of their own, several at once (db/session.py).
@@ -576,7 +576,9 @@ class SendPipeline:
                 return SendOutcome("skipped", LEASE_LOST, attempt_id=attempt_id)
             # Late, after the reads that need no lock: held from here to the COMMIT; shared
             # far from the caps, exclusive near them (every worker's sends take turns).
-            lock_modes = self._lock_modes(now, attempt.recipient_domain)
+            lock_modes = self._cap_locks.modes(
+                local_day(now, self.settings.tz), attempt.recipient_domain
+            )
             ledger.lock_scopes(
                 conn,
                 *ledger.cap_scopes(self.operator_id, attempt.recipient_domain, mailbox.email),
@@ -593,8 +595,8 @@ class SendPipeline:
             attempt.campaign_id,
             attempt.id,
         )
-        if self.shared and not self._confirm_lock_modes(
-            now, attempt.recipient_domain, lock_modes, decision
+        if self.shared and not self._cap_locks.confirm(
+            local_day(now, self.settings.tz), attempt.recipient_domain, lock_modes, decision
         ):
             return SendOutcome("skipped", NEAR_A_CAP, attempt_id=attempt_id)
         injection = self._injection(self._outgoing(attempt, mailbox, date=now))
@@ -633,17 +635,6 @@ class SendPipeline:
         )
         sending = SimpleNamespace(**claimed._mapping, postal_address=attempt.postal_address)
         return _Prepared(sending, mailbox, decision)
-
-    def _lock_modes(self, now: datetime, recipient_domain: str) -> CapLockModes:
-        assert self._cap_locks is not None
-        return self._cap_locks.modes(local_day(now, self.settings.tz), recipient_domain)
-
-    def _confirm_lock_modes(
-        self, now: datetime, recipient_domain: str, modes: CapLockModes, decision: PolicyDecision
-    ) -> bool:
-        assert self._cap_locks is not None
-        day = local_day(now, self.settings.tz)
-        return self._cap_locks.confirm(day, recipient_domain, modes, decision)
 
     def _decide(
         self,
@@ -829,7 +820,7 @@ class SendPipeline:
             attempt.recipient_domain,
             mailbox.email,
             day,
-            shared=self._cap_locks is not None and self._cap_locks.operator_shared(day),
+            shared=self.shared and self._cap_locks.operator_shared(day),
         )
 
     def settle_sent(self, conn: Connection, attempt: Row[Any], mailbox: Row[Any], why: str) -> None:
