@@ -137,8 +137,9 @@ class OutreachApp(App[None]):
             self.set_focus(None)
 
     def prefetch_panes(self) -> None:
-        for cls in pane_classes():
-            pane = self.pane(cls.PANE_ID)
+        # A query, not `pane()`: a timer may fire while the app is closing and its panes are
+        # already gone (seen in CI when a test ended within the timer's 0.3 s).
+        for pane in self.query(Pane):
             if pane.show_count == 0:
                 pane.refresh_data()
 
@@ -150,8 +151,9 @@ class OutreachApp(App[None]):
         # A modal (confirm, edit) is open: leave the pane as the operator last saw it.
         if len(self.screen_stack) > 1:
             return
-        self.pane(self.current_pane).refresh_data()
-        self.refresh_status()
+        for pane in self.query(f"#pane-{self.current_pane}").results(Pane):  # none: closing
+            pane.refresh_data()
+            self.refresh_status()
 
     # -- status line ----------------------------------------------------------------------
 
@@ -165,7 +167,8 @@ class OutreachApp(App[None]):
         except Exception:
             log.exception("status line failed")
             return
-        self.query_one(StatusLine).show(status)
+        for line in self.query(StatusLine):  # none when the app closed meanwhile
+            line.show(status)
 
     def _read_status(self) -> EngineStatus:
         engine = self.engine

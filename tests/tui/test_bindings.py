@@ -572,3 +572,16 @@ async def test_bracketed_data_is_shown_as_written_not_read_as_markup(world, make
         await answer(pilot, "Pause campaign '[Test] spring'?", "y")
         assert campaign_status(world, "[Test] spring") == CampaignStatus.PAUSED.value
         assert "[Test] spring" in screen_text(app)
+
+
+async def test_the_background_refreshes_do_nothing_once_the_panes_are_gone(world, make_app):
+    """The prefetch, live-refresh and status timers may fire while the app is closing and
+    its panes are already removed (a CI run caught `NoMatches` from the prefetch)."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await app.query_one("#panes", ContentSwitcher).remove()
+        app.prefetch_panes()
+        app.live_refresh()
+        await settle(pilot)
+        assert not app.query("#panes")
