@@ -33,6 +33,10 @@ class CapLockModes:
 
 @dataclass
 class CapLockChooser:
+    """Only a hint, shared by a worker's database threads without a lock of its own: a
+    wrong guess costs a skipped tick or a wait, never a cap, since `confirm` judges the
+    count taken under the lock itself."""
+
     limits: PolicyLimits
     #: How many transactions the database runs at once at most.
     concurrency: int
@@ -55,9 +59,8 @@ class CapLockChooser:
         return may_share(self._user_cap(), self.concurrency, self._operator_near)
 
     def modes(self, day: date, recipient_domain: str) -> CapLockModes:
-        self._roll(day)
         return CapLockModes(
-            operator=may_share(self._user_cap(), self.concurrency, self._operator_near),
+            operator=self.operator_shared(day),
             domain=may_share(
                 self._domain_cap(), self.concurrency, recipient_domain in self._near_domains
             ),

@@ -576,9 +576,8 @@ class SendPipeline:
                 return SendOutcome("skipped", LEASE_LOST, attempt_id=attempt_id)
             # Late, after the reads that need no lock: held from here to the COMMIT; shared
             # far from the caps, exclusive near them (every worker's sends take turns).
-            lock_modes = self._cap_locks.modes(
-                local_day(now, self.settings.tz), attempt.recipient_domain
-            )
+            day = local_day(now, self.settings.tz)
+            lock_modes = self._cap_locks.modes(day, attempt.recipient_domain)
             ledger.lock_scopes(
                 conn,
                 *ledger.cap_scopes(self.operator_id, attempt.recipient_domain, mailbox.email),
@@ -596,7 +595,7 @@ class SendPipeline:
             attempt.id,
         )
         if self.shared and not self._cap_locks.confirm(
-            local_day(now, self.settings.tz), attempt.recipient_domain, lock_modes, decision
+            day, attempt.recipient_domain, lock_modes, decision
         ):
             return SendOutcome("skipped", NEAR_A_CAP, attempt_id=attempt_id)
         injection = self._injection(self._outgoing(attempt, mailbox, date=now))
