@@ -188,8 +188,8 @@ def open_engine(db: Path, tmp: Path, sink: Any, **overrides: Any) -> Any:
 def measure_db(label: str, src: Path, tmp: Path, sink: Any, args: argparse.Namespace) -> Figures:
     from outreach_tui.core.states import CampaignStatus
     from outreach_tui.db.session import read_tx
-    from outreach_tui.engine.planner import load_campaigns
-    from outreach_tui.engine.pool import load_pool
+    from outreach_tui.engine.sending.mailbox_pool import load_pool
+    from outreach_tui.engine.sending.planner import load_campaigns
 
     figures = Figures(label)
     db = tmp / f"{label}.db"

@@ -24,7 +24,7 @@ from bench.common import median, peak_rss_mb, result_line, workdir
 from outreach_tui.db import migrate
 from outreach_tui.db.session import make_engine
 from outreach_tui.engine.clock import SimulatedClock
-from outreach_tui.engine.leads import import_leads_csv
+from outreach_tui.engine.leads.ingest import import_leads_csv
 
 TARGET = 50_000
 HEADER = ["Email", "First Name", "last_name", "Company", "website", "timezone", "Job Title"]

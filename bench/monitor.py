@@ -145,7 +145,11 @@ def simulate(args: argparse.Namespace, tmp: Path, *, naive: bool) -> tuple[float
     extrapolated."""
     from outreach_tui.core.days import local_day
     from outreach_tui.db.session import write_tx
-    from outreach_tui.engine.pool import SCOPE_MAILBOX, SCOPE_MAILBOX_BOUNCE, load_pool
+    from outreach_tui.engine.sending.mailbox_pool import (
+        SCOPE_MAILBOX,
+        SCOPE_MAILBOX_BOUNCE,
+        load_pool,
+    )
 
     label = "naive" if naive else "monitor"
     db = tmp / f"days-{label}.db"

@@ -94,9 +94,9 @@ def prepare(config: Path, tmp: Path, messages: int) -> None:
     """Campaign, leads and every step planned, before any worker starts."""
     from outreach_tui.config import load_settings
     from outreach_tui.engine import build_engine
-    from outreach_tui.engine.campaigns import load_campaign_file
     from outreach_tui.engine.clock import SystemClock
-    from outreach_tui.engine.leads import import_leads_csv
+    from outreach_tui.engine.leads.ingest import import_leads_csv
+    from outreach_tui.engine.sending.campaigns import load_campaign_file
 
     campaign = tmp / "campaign.toml"
     campaign.write_text(

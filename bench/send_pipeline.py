@@ -86,7 +86,7 @@ async def run_raw(sink, batches) -> float:
 async def run_pipeline(sink, batches, db_dir: Path) -> float:
     from outreach_tui.config import load_settings
     from outreach_tui.engine import build_engine
-    from outreach_tui.engine.pipeline import SendRequest
+    from outreach_tui.engine.sending.pipeline import SendRequest
 
     os.environ["BENCH_SMTP_PASSWORD"] = "bench-password"
     mailboxes = [

@@ -54,8 +54,8 @@ from sqlalchemy.exc import OperationalError
 from bench.common import result_line, workdir
 from outreach_tui.demo.world import build_sandbox
 from outreach_tui.engine.clock import SimulatedClock
-from outreach_tui.engine.leads import ingest_leads
-from outreach_tui.engine.scheduler import EngineJobs
+from outreach_tui.engine.leads.ingest import ingest_leads
+from outreach_tui.engine.runtime.scheduler import EngineJobs
 from outreach_tui.logsetup import configure_logging
 
 START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # a Monday morning

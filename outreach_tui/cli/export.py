@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from outreach_tui.cli.context import CliContext, friendly_errors, pass_ctx
-from outreach_tui.engine.exports import EXPORTS, export_csv
+from outreach_tui.engine.views.exports import EXPORTS, export_csv
 
 
 @click.command("export")

@@ -11,8 +11,8 @@ import click
 from outreach_tui.cli.context import CliContext, friendly_errors, pass_ctx
 from outreach_tui.core.csvsafe import neutralise_cell
 from outreach_tui.core.states import LeadStatus
-from outreach_tui.engine.lead_verification import LeadVerifier
-from outreach_tui.engine.leads import import_leads_csv, page_leads
+from outreach_tui.engine.leads.ingest import import_leads_csv, page_leads
+from outreach_tui.engine.leads.lead_verification import LeadVerifier
 
 #: Bad rows printed in full; the rest are counted.
 SHOWN_ERRORS = 50

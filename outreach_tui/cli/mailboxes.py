@@ -9,7 +9,7 @@ import click
 from outreach_tui.cli.context import CliContext, friendly_errors, pass_ctx
 from outreach_tui.cli.leads import echo_errors
 from outreach_tui.core.csvsafe import neutralise_cell
-from outreach_tui.engine.mailbox_import import import_mailboxes_csv, mailbox_rows
+from outreach_tui.engine.mailboxes.import_csv import import_mailboxes_csv, mailbox_rows
 
 
 @click.group("mailboxes")

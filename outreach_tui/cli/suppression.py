@@ -9,7 +9,7 @@ import click
 
 from outreach_tui.cli.context import CliContext, friendly_errors, pass_ctx
 from outreach_tui.core.csvsafe import neutralise_cell
-from outreach_tui.engine.exports import export_csv
+from outreach_tui.engine.views.exports import export_csv
 
 KIND = click.Choice(["address", "domain"])
 

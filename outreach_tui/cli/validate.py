@@ -29,8 +29,8 @@ from outreach_tui.cli.context import CliContext, friendly_errors, pass_ctx
 from outreach_tui.core.csvsafe import neutralise_cell
 from outreach_tui.core.errors import InputError
 from outreach_tui.core.verification import FIELDS, VerificationResult, VerificationStatus
-from outreach_tui.engine.domain_insight import MemoryInsightStore
-from outreach_tui.engine.verifier import Verifier
+from outreach_tui.engine.leads.domain_insight import MemoryInsightStore
+from outreach_tui.engine.leads.verifier import Verifier
 from outreach_tui.mail.dns import make_resolver
 
 #: Lines handed from the reading thread to the event loop at a time.

@@ -1,6 +1,6 @@
 """Verification statuses, what an SMTP probe's replies mean, and the score and health of a result.
 
-Pure: the verifier (engine/verifier.py) does the looking up and the talking; this module
+Pure: the verifier (engine/leads/verifier.py) does the looking up and the talking; this module
 decides what the answers mean.
 
 Score and health per status (health bands from DESIGN.md: 80-100 GREEN, 50-79 YELLOW,

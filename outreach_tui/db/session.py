@@ -7,7 +7,7 @@ BEGIN IMMEDIATE so two writers queue on the lock instead of failing half-way wit
 PostgreSQL (psycopg 3, `postgresql+psycopg://`): READ COMMITTED, a connection pool sized
 for the engine's concurrent users; what BEGIN IMMEDIATE gives SQLite (no writer between a
 policy check and the row it allows) comes from row locks and transaction-scoped advisory
-locks taken by the code that needs them (db/ledger.py `lock_scopes`, engine/leases.py).
+locks taken by the code that needs them (db/ledger.py `lock_scopes`, engine/sending/leases.py).
 """
 
 from __future__ import annotations

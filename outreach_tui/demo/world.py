@@ -45,11 +45,11 @@ from outreach_tui.demo.messages import (
     human_reply,
 )
 from outreach_tui.engine import Engine, build_engine
-from outreach_tui.engine.campaigns import CampaignSpec
 from outreach_tui.engine.clock import Clock, SystemClock
-from outreach_tui.engine.leads import ingest_leads
-from outreach_tui.engine.pool import SCOPE_MAILBOX
-from outreach_tui.engine.replies import Applied, InboundMessage
+from outreach_tui.engine.inbox.effects import Applied, InboundMessage
+from outreach_tui.engine.leads.ingest import ingest_leads
+from outreach_tui.engine.sending.campaigns import CampaignSpec
+from outreach_tui.engine.sending.mailbox_pool import SCOPE_MAILBOX
 
 log = logging.getLogger(__name__)
 

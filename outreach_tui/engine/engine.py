@@ -18,26 +18,26 @@ from outreach_tui.core.states import LeadStatus
 from outreach_tui.db import ledger, migrate
 from outreach_tui.db import tables as t
 from outreach_tui.db.session import make_engine, read_tx, write_tx
-from outreach_tui.engine.actions import OperatorActions
-from outreach_tui.engine.alerts import Alerter
-from outreach_tui.engine.approval import ApprovalQueue
-from outreach_tui.engine.campaigns import CampaignService
 from outreach_tui.engine.clock import Clock, SystemClock
-from outreach_tui.engine.dispatcher import Dispatcher, DispatchReport
-from outreach_tui.engine.dnscheck import DnsHealthService
-from outreach_tui.engine.explain import Explainer
-from outreach_tui.engine.guard import GuardActor, Mode, Suggestion
-from outreach_tui.engine.healer import Healer
+from outreach_tui.engine.guard.actor import GuardActor, Mode, Suggestion
+from outreach_tui.engine.guard.alerts import Alerter
+from outreach_tui.engine.guard.dnscheck import DnsHealthService
+from outreach_tui.engine.guard.healer import Healer
+from outreach_tui.engine.guard.monitor import Monitor
 from outreach_tui.engine.identity import operator_id as resolve_operator
-from outreach_tui.engine.inbox import Inbox, InboxCycle
-from outreach_tui.engine.leases import new_holder_id, release_dead_local
-from outreach_tui.engine.mailboxes import new_mailbox_warmup_day, sync_mailboxes
-from outreach_tui.engine.monitor import Monitor
-from outreach_tui.engine.pipeline import SendOutcome, SendPipeline, SendRequest
-from outreach_tui.engine.planner import Planner, PlanReport
-from outreach_tui.engine.queries import Queries
-from outreach_tui.engine.sequences import stop_lead
-from outreach_tui.engine.suppression import SuppressionService
+from outreach_tui.engine.inbox.service import Inbox, InboxCycle
+from outreach_tui.engine.leads.suppression import SuppressionService
+from outreach_tui.engine.mailboxes.from_config import new_mailbox_warmup_day, sync_mailboxes
+from outreach_tui.engine.mailboxes.operator_actions import OperatorActions
+from outreach_tui.engine.sending.approval import ApprovalQueue
+from outreach_tui.engine.sending.campaigns import CampaignService
+from outreach_tui.engine.sending.dispatcher import Dispatcher, DispatchReport
+from outreach_tui.engine.sending.leases import new_holder_id, release_dead_local
+from outreach_tui.engine.sending.pipeline import SendOutcome, SendPipeline, SendRequest
+from outreach_tui.engine.sending.planner import Planner, PlanReport
+from outreach_tui.engine.sending.sequences import stop_lead
+from outreach_tui.engine.views.explain import Explainer
+from outreach_tui.engine.views.queries import Queries
 from outreach_tui.mail.inbound import ReplyKind
 from outreach_tui.mail.smtp import MailSender, SmtpTransport
 
@@ -71,7 +71,7 @@ class Engine:
     dns_health: DnsHealthService
     """Sending domains' SPF/DKIM/DMARC/MX/blocklist checks (`check`, `check_all`)."""
     inbox: Inbox
-    """The reply inbox: IMAP polling, suggestions, relabelling, answering (engine/inbox.py)."""
+    """The reply inbox: IMAP polling, suggestions, relabelling, answering."""
     holder: str
     """This process's identity in leases (host, pid, a random part)."""
     headless: bool = False

@@ -2,7 +2,7 @@
 
 The App receives its engine in the constructor (the CLI, the demo and the tests build it
 with the same factory). With the scheduler on, the engine's jobs run on their own
-thread (engine/runner.py), so keys and drawing never wait behind a send; `--no-scheduler`
+thread (engine/runtime/runner.py), so keys and drawing never wait behind a send; `--no-scheduler`
 opens the console to watch without sending.
 """
 
@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer
 
 from outreach_tui.engine import Engine
-from outreach_tui.engine.runner import EngineThread
+from outreach_tui.engine.runtime.runner import EngineThread
 from outreach_tui.tui.panes.base import Pane
 from outreach_tui.tui.panes.registry import pane_classes
 from outreach_tui.tui.widgets.format import day_time

@@ -11,9 +11,9 @@ from typing import Any
 
 from outreach_tui.config import Settings, load_settings
 from outreach_tui.engine import Engine, build_engine
-from outreach_tui.engine.campaigns import load_campaign_file
 from outreach_tui.engine.clock import SimulatedClock
-from outreach_tui.engine.leads import import_leads_csv
+from outreach_tui.engine.leads.ingest import import_leads_csv
+from outreach_tui.engine.sending.campaigns import load_campaign_file
 from outreach_tui.logsetup import configure_logging
 from tests.functional.backend import database_url
 from tests.functional.helpers import PASSWORD, PASSWORD_ENV

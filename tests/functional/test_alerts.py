@@ -17,8 +17,8 @@ from outreach_tui.config import load_settings
 from outreach_tui.core.states import Severity
 from outreach_tui.db import tables as t
 from outreach_tui.db.session import read_tx
-from outreach_tui.engine.alerts import Alert, Alerter
 from outreach_tui.engine.clock import SimulatedClock
+from outreach_tui.engine.guard.alerts import Alert, Alerter
 from tests.functional.helpers import START
 
 TOKEN = "424242:AAH-secret-bot-token-Zx81"

@@ -13,8 +13,8 @@ from outreach_tui.core.errors import InputError
 from outreach_tui.core.states import LeadStatus
 from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
-from outreach_tui.engine.campaigns import load_campaign_file
 from outreach_tui.engine.clock import SimulatedClock
+from outreach_tui.engine.sending.campaigns import load_campaign_file
 from tests.functional.campaign_helpers import (
     ALWAYS_OPEN,
     create_campaign,

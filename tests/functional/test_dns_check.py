@@ -18,7 +18,7 @@ from outreach_tui.db import tables as t
 from outreach_tui.db.session import read_tx, write_tx
 from outreach_tui.engine import Engine, build_engine
 from outreach_tui.engine.clock import SimulatedClock
-from outreach_tui.engine.scheduler import EngineJobs
+from outreach_tui.engine.runtime.scheduler import EngineJobs
 from tests.functional.backend import database_url
 from tests.functional.conftest import run_cli
 from tests.functional.helpers import START

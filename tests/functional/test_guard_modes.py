@@ -20,7 +20,11 @@ from outreach_tui.db import tables as t
 from outreach_tui.db.session import read_tx, write_tx
 from outreach_tui.engine import build_engine
 from outreach_tui.engine.clock import SimulatedClock
-from outreach_tui.engine.pool import SCOPE_MAILBOX, SCOPE_MAILBOX_BOUNCE, SCOPE_MAILBOX_COMPLAINT
+from outreach_tui.engine.sending.mailbox_pool import (
+    SCOPE_MAILBOX,
+    SCOPE_MAILBOX_BOUNCE,
+    SCOPE_MAILBOX_COMPLAINT,
+)
 from tests.functional.helpers import START
 
 BOXES = ["a1@dom-a.com", "a2@dom-a.com", "a3@dom-a.com", "b1@dom-b.com"]

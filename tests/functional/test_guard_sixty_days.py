@@ -25,7 +25,7 @@ from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
 from outreach_tui.db.session import read_tx, write_tx
 from outreach_tui.engine.clock import SimulatedClock
-from outreach_tui.engine.pool import SCOPE_MAILBOX, SCOPE_MAILBOX_BOUNCE, load_pool
+from outreach_tui.engine.sending.mailbox_pool import SCOPE_MAILBOX, SCOPE_MAILBOX_BOUNCE, load_pool
 from tests.functional.campaign_helpers import (
     ALWAYS_OPEN,
     create_campaign,

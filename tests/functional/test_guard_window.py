@@ -20,8 +20,12 @@ from outreach_tui.db import tables as t
 from outreach_tui.db.session import write_tx
 from outreach_tui.engine import build_engine
 from outreach_tui.engine.clock import SimulatedClock
-from outreach_tui.engine.monitor import Monitor
-from outreach_tui.engine.pool import SCOPE_MAILBOX, SCOPE_MAILBOX_BOUNCE, SCOPE_MAILBOX_COMPLAINT
+from outreach_tui.engine.guard.monitor import Monitor
+from outreach_tui.engine.sending.mailbox_pool import (
+    SCOPE_MAILBOX,
+    SCOPE_MAILBOX_BOUNCE,
+    SCOPE_MAILBOX_COMPLAINT,
+)
 from tests.functional.helpers import START
 from tests.functional.test_guard_modes import events, mailbox
 

@@ -50,7 +50,7 @@ def engine(tmp_path, monkeypatch, dovecot, dovecot_user, pki):
 CHILD = textwrap.dedent(
     """
     import os, signal, sys
-    from outreach_tui.engine import replies
+    from outreach_tui.engine.inbox import effects as replies
 
     crash_after = int(os.environ["CRASH_AFTER"])
     original = replies.ReplyEffects.apply

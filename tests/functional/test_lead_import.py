@@ -14,7 +14,7 @@ from outreach_tui.core.errors import InputError
 from outreach_tui.db import tables as t
 from outreach_tui.db.session import read_tx, write_tx
 from outreach_tui.engine.clock import SimulatedClock
-from outreach_tui.engine.leads import fast_normalize_address, import_leads_csv
+from outreach_tui.engine.leads.ingest import fast_normalize_address, import_leads_csv
 from tests.functional.conftest import run_cli as run
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

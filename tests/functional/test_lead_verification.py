@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from outreach_tui.db import tables as t
 from outreach_tui.engine.clock import SimulatedClock
-from outreach_tui.engine.scheduler import EngineJobs
+from outreach_tui.engine.runtime.scheduler import EngineJobs
 from tests.functional.campaign_helpers import (
     ALWAYS_OPEN,
     create_campaign,

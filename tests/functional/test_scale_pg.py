@@ -27,9 +27,9 @@ from outreach_tui.config import load_settings
 from outreach_tui.db import tables as t
 from outreach_tui.db.session import make_engine
 from outreach_tui.engine import build_engine
-from outreach_tui.engine.campaigns import load_campaign_file
 from outreach_tui.engine.clock import SystemClock
-from outreach_tui.engine.leads import import_leads_csv
+from outreach_tui.engine.leads.ingest import import_leads_csv
+from outreach_tui.engine.sending.campaigns import load_campaign_file
 from tests.functional.campaign_helpers import ALWAYS_OPEN, server_users
 from tests.functional.helpers import PASSWORD, PASSWORD_ENV
 
@@ -296,7 +296,7 @@ def test_console_on_postgresql_lists_every_worker_with_its_leases_and_heartbeat(
     import asyncio
     from datetime import timedelta
 
-    from outreach_tui.engine import leases
+    from outreach_tui.engine.sending import leases
     from outreach_tui.tui.app import OutreachApp
 
     settings = load_settings(

@@ -8,8 +8,8 @@ import asyncio
 import pytest
 
 from outreach_tui.engine.clock import SystemClock
-from outreach_tui.engine.scheduler import EngineJobs, build_scheduler
-from outreach_tui.engine.worker import run_worker
+from outreach_tui.engine.runtime.scheduler import EngineJobs, build_scheduler
+from outreach_tui.engine.runtime.worker import run_worker
 from tests.functional.campaign_helpers import (
     ALWAYS_OPEN,
     create_campaign,

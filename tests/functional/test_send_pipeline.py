@@ -13,7 +13,7 @@ from sqlmodel import SQLModel
 from outreach_tui.core.states import AttemptState
 from outreach_tui.db import tables as t
 from outreach_tui.engine.clock import SimulatedClock
-from outreach_tui.engine.pipeline import SendRequest
+from outreach_tui.engine.sending.pipeline import SendRequest
 from tests.functional.helpers import PASSWORD, PASSWORD_ENV, SENDER, START, make_engine
 from tests.servers.smtp import Rule
 

@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from outreach_tui.engine.domain_insight_db import DbInsightStore
-from outreach_tui.engine.verifier import Verifier, collect
+from outreach_tui.engine.leads.domain_insight_db import DbInsightStore
+from outreach_tui.engine.leads.verifier import Verifier, collect
 from outreach_tui.mail.probe import probe
 from tests.functional.verify_world import EXPECTED, SLOW, build
 

@@ -309,7 +309,7 @@ def test_a_restarted_worker_takes_over_the_leases_of_a_dead_process_on_this_host
 
     from outreach_tui.config import load_settings
     from outreach_tui.engine import build_engine
-    from outreach_tui.engine.leases import new_holder_id
+    from outreach_tui.engine.sending.leases import new_holder_id
 
     settings = load_settings(None, database_url=f"sqlite:///{tmp_path / 'l.db'}")
     build_engine(settings, headless=True).close_sync()

@@ -1,4 +1,4 @@
-"""Memory of a long run: the C heap's free pages go back to the system (engine/heap.py).
+"""Memory of a long run: the C heap's free pages go back to the system (engine/runtime/heap.py).
 
 The soak (bench/soak.py) found the worker's resident size creeping up while the Python
 heap, SQLite's memory and the statement caches stayed flat: glibc kept what the database
@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from outreach_tui.engine.clock import SimulatedClock
-from outreach_tui.engine.heap import HeapTrimmer, trim_heap
-from outreach_tui.engine.scheduler import EngineJobs
+from outreach_tui.engine.runtime.heap import HeapTrimmer, trim_heap
+from outreach_tui.engine.runtime.scheduler import EngineJobs
 from tests.functional.helpers import PASSWORD, PASSWORD_ENV, START, make_engine
 
 BLOCK = 4096  # above Python's small-object limit: each one comes from malloc

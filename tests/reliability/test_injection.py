@@ -21,8 +21,8 @@ from sqlalchemy import insert, select, update
 
 from outreach_tui.db import tables as t
 from outreach_tui.engine.clock import SimulatedClock
-from outreach_tui.engine.exports import EXPORTS, export_csv
-from outreach_tui.engine.pipeline import SendRequest
+from outreach_tui.engine.sending.pipeline import SendRequest
+from outreach_tui.engine.views.exports import EXPORTS, export_csv
 from tests.functional.helpers import PASSWORD, PASSWORD_ENV, SENDER, START, make_engine
 
 #: Line breaks for RFC 5322 and SMTP, plus what `str.splitlines` also splits on (a folding

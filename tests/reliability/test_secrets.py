@@ -18,8 +18,8 @@ from outreach_tui.config import load_settings
 from outreach_tui.db import tables as t
 from outreach_tui.engine import build_engine
 from outreach_tui.engine.clock import SimulatedClock
-from outreach_tui.engine.exports import EXPORTS, export_csv
-from outreach_tui.engine.pipeline import SendRequest
+from outreach_tui.engine.sending.pipeline import SendRequest
+from outreach_tui.engine.views.exports import EXPORTS, export_csv
 from outreach_tui.logsetup import configure_logging
 from outreach_tui.tui.app import OutreachApp
 from tests.functional.campaign_helpers import (
@@ -147,7 +147,7 @@ def test_secrets_appear_in_no_database_log_export_or_screen(world):
     # The product's own DEBUG lines must be there to be searched (the test SMTP server's
     # `mail.log` lines depend on which modules other tests imported: the demo sink quiets it).
     log_text = (tmp_path / "outreach.log").read_text(encoding="utf-8", errors="replace")
-    assert " outreach_tui.engine.pipeline: " in log_text, log_text[-2000:]
+    assert " outreach_tui.engine.sending.pipeline: " in log_text, log_text[-2000:]
     for path in searched:
         assert_no_secret(path.name, path.read_bytes())
     assert len(list(screens.iterdir())) == 18

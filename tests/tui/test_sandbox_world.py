@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from outreach_tui.core.days import local_day
 from outreach_tui.db import tables as t
-from outreach_tui.engine.pool import SCOPE_MAILBOX_BOUNCE, SCOPE_MAILBOX_COMPLAINT
-from outreach_tui.engine.replies import SCOPE_MAILBOX_SOFT_BOUNCE
+from outreach_tui.engine.inbox.effects import SCOPE_MAILBOX_SOFT_BOUNCE
+from outreach_tui.engine.sending.mailbox_pool import SCOPE_MAILBOX_BOUNCE, SCOPE_MAILBOX_COMPLAINT
 from outreach_tui.mail.inbound import analyse
 from tests.tui.conftest import FROZEN
 

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from outreach_tui.engine.queries import AuditRow, EventRow, Page
+from outreach_tui.engine.views.queries import AuditRow, EventRow, Page
 from outreach_tui.tui.panes.paged import PAGE_SIZE, PagedPane
 from outreach_tui.tui.widgets.format import clip, day_time, severity_style
 from outreach_tui.tui.widgets.keyed_table import Cell, KeyedTable, Row

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 
 from outreach_tui.core.states import CampaignStatus
-from outreach_tui.engine.campaigns import CampaignSummary
+from outreach_tui.engine.sending.campaigns import CampaignSummary
 from outreach_tui.tui.panes.base import Pane
 from outreach_tui.tui.widgets.keyed_table import KeyedTable
 

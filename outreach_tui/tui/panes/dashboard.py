@@ -15,9 +15,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
-from outreach_tui.engine.explain import ForecastRow
-from outreach_tui.engine.guard import Suggestion
-from outreach_tui.engine.queries import Dashboard, EventRow, WorkerRow
+from outreach_tui.engine.guard.actor import Suggestion
+from outreach_tui.engine.views.explain import ForecastRow
+from outreach_tui.engine.views.queries import Dashboard, EventRow, WorkerRow
 from outreach_tui.tui.panes.base import Pane
 from outreach_tui.tui.widgets.format import clock_time, severity_style
 from outreach_tui.tui.widgets.keyed_table import KeyedTable

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 
-from outreach_tui.engine.queries import DomainRow
+from outreach_tui.engine.views.queries import DomainRow
 from outreach_tui.tui.panes.base import Pane
 from outreach_tui.tui.widgets.format import day_time
 from outreach_tui.tui.widgets.keyed_table import KeyedTable

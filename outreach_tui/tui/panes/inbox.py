@@ -12,9 +12,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from outreach_tui.engine.pipeline import SendOutcome
-from outreach_tui.engine.queries import ReplyRow
-from outreach_tui.engine.replies import reply_subject
+from outreach_tui.engine.inbox.effects import reply_subject
+from outreach_tui.engine.sending.pipeline import SendOutcome
+from outreach_tui.engine.views.queries import ReplyRow
 from outreach_tui.tui.panes.base import Pane
 from outreach_tui.tui.widgets.compose_reply import ReplyScreen
 from outreach_tui.tui.widgets.format import day_time, safe

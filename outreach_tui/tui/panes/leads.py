@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from outreach_tui.engine.queries import LeadRow, Page
+from outreach_tui.engine.views.queries import LeadRow, Page
 from outreach_tui.tui.panes.paged import PAGE_SIZE, PagedPane
 from outreach_tui.tui.widgets.format import safe
 from outreach_tui.tui.widgets.keyed_table import KeyedTable

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from outreach_tui.engine.approval import QueueItem
+from outreach_tui.engine.sending.approval import QueueItem
 from outreach_tui.tui.panes.base import Pane
 from outreach_tui.tui.widgets.edit import Edited, EditScreen
 from outreach_tui.tui.widgets.format import day_time, safe

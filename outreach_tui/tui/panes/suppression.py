@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
-from outreach_tui.engine.queries import Page, SuppressionRow
+from outreach_tui.engine.views.queries import Page, SuppressionRow
 from outreach_tui.tui.panes.paged import PAGE_SIZE, PagedPane
 from outreach_tui.tui.widgets.format import day_time
 from outreach_tui.tui.widgets.keyed_table import KeyedTable

@@ -1,5 +1,5 @@
 """The rule that lets sends far from a cap count it under a shared lock (core/cap_locks.py),
-and the worker's choice of lock modes built on it (engine/cap_locks.py)."""
+and the worker's choice of lock modes built on it (engine/sending/cap_locks.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from outreach_tui.core.cap_locks import may_share, room_for_shared_lock
 from outreach_tui.core.policy import PolicyDecision, PolicyLimits
-from outreach_tui.engine.cap_locks import CapLockChooser
+from outreach_tui.engine.sending.cap_locks import CapLockChooser
 
 DAY = date(2026, 12, 7)
 

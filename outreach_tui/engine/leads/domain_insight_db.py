@@ -10,7 +10,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from outreach_tui.db import tables as t
 from outreach_tui.db.session import read_tx, write_tx
-from outreach_tui.engine.domain_insight import DomainFacts
+from outreach_tui.engine.leads.domain_insight import DomainFacts
 from outreach_tui.mail.mx import MxStatus
 
 

@@ -28,9 +28,9 @@ from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
 from outreach_tui.db.session import read_tx, write_tx
 from outreach_tui.engine.clock import Clock
-from outreach_tui.engine.pipeline import SendPipeline
-from outreach_tui.engine.poller import ClientFactory, endpoint_for
-from outreach_tui.engine.sequences import advance_after_send, stop_enrollment
+from outreach_tui.engine.inbox.poller import ClientFactory, endpoint_for
+from outreach_tui.engine.sending.pipeline import SendPipeline
+from outreach_tui.engine.sending.sequences import advance_after_send, stop_enrollment
 from outreach_tui.mail.imap import ImapArgumentError, ImapClient, ImapError
 
 log = logging.getLogger(__name__)

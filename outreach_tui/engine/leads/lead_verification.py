@@ -23,9 +23,9 @@ from outreach_tui.core.verification import WAITING_FOR_VERIFICATION, Verificatio
 from outreach_tui.db import tables as t
 from outreach_tui.db.session import read_tx, write_tx
 from outreach_tui.engine.clock import Clock
-from outreach_tui.engine.domain_insight_db import DbInsightStore
-from outreach_tui.engine.planner import WAITING_PREFIX
-from outreach_tui.engine.verifier import Verifier
+from outreach_tui.engine.leads.domain_insight_db import DbInsightStore
+from outreach_tui.engine.leads.verifier import Verifier
+from outreach_tui.engine.sending.planner import WAITING_PREFIX
 from outreach_tui.mail.dns import make_resolver
 
 log = logging.getLogger(__name__)

@@ -35,8 +35,8 @@ from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
 from outreach_tui.db.session import DriverStatement, read_tx, write_tx
 from outreach_tui.engine.clock import Clock
-from outreach_tui.engine.replies import Applied, InboundMessage, ReplyEffects
-from outreach_tui.engine.reply_model import ModelRound
+from outreach_tui.engine.inbox.effects import Applied, InboundMessage, ReplyEffects
+from outreach_tui.engine.inbox.reply_model import ModelRound
 from outreach_tui.mail.imap import (
     FetchedMessage,
     FolderState,

@@ -44,10 +44,10 @@ from outreach_tui.core.window import SendWindow
 from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
 from outreach_tui.db.session import DriverStatement, write_tx
-from outreach_tui.engine import leases
 from outreach_tui.engine.clock import Clock
-from outreach_tui.engine.pool import SCOPE_MAILBOX_YELLOW, PoolMailbox, load_pool
-from outreach_tui.engine.sequences import stop_enrollments
+from outreach_tui.engine.sending import leases
+from outreach_tui.engine.sending.mailbox_pool import SCOPE_MAILBOX_YELLOW, PoolMailbox, load_pool
+from outreach_tui.engine.sending.sequences import stop_enrollments
 from outreach_tui.mail.message import new_message_id
 
 log = logging.getLogger(__name__)

@@ -30,10 +30,10 @@ from outreach_tui.core.states import MailboxPhase
 from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
 from outreach_tui.db.session import read_tx, write_tx
-from outreach_tui.engine.alerts import Alert, AlertSink
 from outreach_tui.engine.clock import Clock
-from outreach_tui.engine.guard import GUARD_PREFIX, GuardAction, GuardActor, Mode, guard_rules
-from outreach_tui.engine.monitor import (
+from outreach_tui.engine.guard.actor import GUARD_PREFIX, GuardAction, GuardActor, Mode, guard_rules
+from outreach_tui.engine.guard.alerts import Alert, AlertSink
+from outreach_tui.engine.guard.monitor import (
     MAILBOX_COLUMNS,
     mailbox_state,
     phase_rates_many,

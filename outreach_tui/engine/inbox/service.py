@@ -24,10 +24,10 @@ from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
 from outreach_tui.db.session import read_tx, write_tx
 from outreach_tui.engine.clock import Clock
-from outreach_tui.engine.pipeline import SendOutcome, SendPipeline, SendRequest
-from outreach_tui.engine.poller import Analyser, ClientFactory, Poller, PollReport
-from outreach_tui.engine.reconcile import Reconciler, ReconcileReport
-from outreach_tui.engine.replies import ReplyEffects, reply_subject
+from outreach_tui.engine.inbox.effects import ReplyEffects, reply_subject
+from outreach_tui.engine.inbox.poller import Analyser, ClientFactory, Poller, PollReport
+from outreach_tui.engine.inbox.reconcile import Reconciler, ReconcileReport
+from outreach_tui.engine.sending.pipeline import SendOutcome, SendPipeline, SendRequest
 from outreach_tui.mail.imap import ImapClient
 from outreach_tui.mail.inbound import ReplyKind
 

@@ -18,7 +18,7 @@ from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
 from outreach_tui.db.session import read_tx, write_tx
 from outreach_tui.engine.clock import Clock
-from outreach_tui.engine.sequences import stop_enrollment
+from outreach_tui.engine.sending.sequences import stop_enrollment
 
 _PENDING = AttemptState.PENDING_APPROVAL.value
 

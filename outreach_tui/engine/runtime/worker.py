@@ -10,7 +10,7 @@ this process's leases and exits 0.
 On PostgreSQL several workers share one pool of mailboxes: each registers in
 `worker_process` (host, pid, heartbeat, at every dispatcher tick), holds a fair share of the
 mailboxes with work under leases, and takes over a dead worker's mailboxes when their
-leases expire (engine/dispatcher.py, engine/leases.py).
+leases expire (engine/sending/dispatcher.py, engine/sending/leases.py).
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from sqlalchemy import String, cast, exists, literal, or_, select
 from outreach_tui.core.states import AttemptState, CampaignStatus, EnrollmentState
 from outreach_tui.db import tables as t
 from outreach_tui.db.session import read_tx
-from outreach_tui.engine import leases
 from outreach_tui.engine.engine import Engine
-from outreach_tui.engine.scheduler import EngineJobs, build_scheduler
+from outreach_tui.engine.runtime.scheduler import EngineJobs, build_scheduler
+from outreach_tui.engine.sending import leases
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from outreach_tui.core.days import day_start_utc, local_day
 from outreach_tui.core.states import AttemptState, MailboxPhase
 from outreach_tui.db import tables as t
 from outreach_tui.db.session import read_tx
-from outreach_tui.engine.leases import MAILBOX_PREFIX
-from outreach_tui.engine.pool import (
+from outreach_tui.engine.sending.leases import MAILBOX_PREFIX
+from outreach_tui.engine.sending.mailbox_pool import (
     SCOPE_MAILBOX,
     SCOPE_MAILBOX_BOUNCE,
     load_pool,
@@ -59,7 +59,7 @@ class MailboxRow:
     verify_tls: bool
     blocked: str | None
     next_send_at: datetime | None
-    # The recovery state the guard keeps (engine/guard.py, core/recovery.py).
+    # The recovery state the guard keeps (engine/guard/actor.py, core/recovery.py).
     cooldown_until: datetime | None = None
     needs_review: bool = False
     paused_reason: str | None = None

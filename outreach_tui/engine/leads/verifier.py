@@ -60,7 +60,7 @@ from outreach_tui.core.verification import (
     reply_text,
     result_for_rcpt,
 )
-from outreach_tui.engine.domain_insight import DomainFacts, InsightStore, MemoryInsightStore
+from outreach_tui.engine.leads.domain_insight import DomainFacts, InsightStore, MemoryInsightStore
 from outreach_tui.mail.mx import MxAnswer, MxStatus, host_address, lookup_mx
 from outreach_tui.mail.probe import (
     FailureKind,

@@ -17,8 +17,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from outreach_tui.engine.engine import Engine
-from outreach_tui.engine.heap import HeapTrimmer
-from outreach_tui.engine.lead_verification import LeadVerifier
+from outreach_tui.engine.leads.lead_verification import LeadVerifier
+from outreach_tui.engine.runtime.heap import HeapTrimmer
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ class EngineJobs:
         self.engine = engine
         self.dispatch_lock = asyncio.Lock()
         self.hooks: dict[str, list[Job]] = {"poll": [], "monitor": [], "heal": [], "dns": []}
-        # Long runs: the C heap's free pages go back to the system (see engine/heap.py).
+        # Long runs: the C heap's free pages go back to the system (see engine/runtime/heap.py).
         self.heap = HeapTrimmer()
 
     async def verify_leads(self) -> None:

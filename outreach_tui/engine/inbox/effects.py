@@ -54,8 +54,7 @@ from outreach_tui.core.days import local_day
 from outreach_tui.core.states import LeadStatus
 from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
-from outreach_tui.engine.pool import SCOPE_MAILBOX_BOUNCE, SCOPE_MAILBOX_COMPLAINT
-from outreach_tui.engine.reply_lookups import (
+from outreach_tui.engine.inbox.reply_lookups import (
     INSERT_AUDIT,
     INSERT_EVENT,
     INSERT_REPLY,
@@ -71,7 +70,8 @@ from outreach_tui.engine.reply_lookups import (
     bracketed,
     clean,
 )
-from outreach_tui.engine.sequences import stop_lead
+from outreach_tui.engine.sending.mailbox_pool import SCOPE_MAILBOX_BOUNCE, SCOPE_MAILBOX_COMPLAINT
+from outreach_tui.engine.sending.sequences import stop_lead
 from outreach_tui.mail.inbound import SUPPRESSING_KINDS, InboundAnalysis, ReplyKind
 
 log = logging.getLogger(__name__)

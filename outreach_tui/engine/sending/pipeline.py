@@ -44,9 +44,9 @@ from outreach_tui.db.session import (
     read_tx,
     write_tx,
 )
-from outreach_tui.engine import leases
-from outreach_tui.engine.cap_locks import CapLockChooser
 from outreach_tui.engine.clock import Clock
+from outreach_tui.engine.sending import leases
+from outreach_tui.engine.sending.cap_locks import CapLockChooser
 from outreach_tui.mail.message import (
     OutgoingMessage,
     build_message,
@@ -68,7 +68,7 @@ Status = Literal["sent", "blocked", "deferred", "retry", "failed", "unknown", "s
 #: A `skipped` outcome's message when the mailbox's lease went to another process.
 LEASE_LOST = "mailbox leased elsewhere"
 #: A cap counted under its shared lock came near full: the attempt waits for the next tick,
-#: to be counted again under the cap's exclusive lock (engine/cap_locks.py).
+#: to be counted again under the cap's exclusive lock (engine/sending/cap_locks.py).
 NEAR_A_CAP = "near a cap: counted again under its exclusive lock"
 
 
@@ -233,7 +233,7 @@ class SendPipeline:
         self.shared = db.dialect.name != "sqlite"
         self._executor: ThreadPoolExecutor | None = None
         self._writes: GroupCommit | ConcurrentWrites
-        #: Which cap locks a claim takes shared (PostgreSQL only; engine/cap_locks.py).
+        #: Which cap locks a claim takes shared (PostgreSQL only; engine/sending/cap_locks.py).
         self._cap_locks = CapLockChooser(self.limits, concurrency=0)
         if self.shared:
             # PostgreSQL: every statement is a round trip the caller waits for, so the

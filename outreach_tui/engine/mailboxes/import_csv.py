@@ -23,8 +23,8 @@ from outreach_tui.core.errors import InputError
 from outreach_tui.db import tables as t
 from outreach_tui.db.session import read_tx, write_tx
 from outreach_tui.engine.clock import Clock
-from outreach_tui.engine.leads import check_utf8
-from outreach_tui.engine.mailboxes import sync_mailboxes
+from outreach_tui.engine.leads.ingest import check_utf8
+from outreach_tui.engine.mailboxes.from_config import sync_mailboxes
 
 COLUMNS = (
     "email", "from_name", "smtp_host", "smtp_port", "smtp_user", "smtp_password", "imap_host",

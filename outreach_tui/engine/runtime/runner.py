@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from outreach_tui.engine.engine import Engine
-from outreach_tui.engine.scheduler import EngineJobs, build_scheduler
+from outreach_tui.engine.runtime.scheduler import EngineJobs, build_scheduler
 
 log = logging.getLogger(__name__)
 

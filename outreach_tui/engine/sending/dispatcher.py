@@ -55,12 +55,16 @@ from outreach_tui.core.states import (
 from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
 from outreach_tui.db.session import DriverStatement, read_tx, write_tx
-from outreach_tui.engine import leases
 from outreach_tui.engine.clock import Clock
-from outreach_tui.engine.pipeline import LEASE_LOST, SendOutcome, SendPipeline
-from outreach_tui.engine.planner import CampaignPlan, load_campaigns
-from outreach_tui.engine.pool import SCOPE_MAILBOX_BOUNCE, blocked_reason, mailboxes_at_limit
-from outreach_tui.engine.sequences import (
+from outreach_tui.engine.sending import leases
+from outreach_tui.engine.sending.mailbox_pool import (
+    SCOPE_MAILBOX_BOUNCE,
+    blocked_reason,
+    mailboxes_at_limit,
+)
+from outreach_tui.engine.sending.pipeline import LEASE_LOST, SendOutcome, SendPipeline
+from outreach_tui.engine.sending.planner import CampaignPlan, load_campaigns
+from outreach_tui.engine.sending.sequences import (
     advance_after_send,
     hold_enrollment,
     stop_enrollment,

@@ -61,10 +61,14 @@ from outreach_tui.core.states import (
 from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
 from outreach_tui.db.session import read_tx, write_tx
-from outreach_tui.engine.alerts import Alert, AlertSink
 from outreach_tui.engine.clock import Clock
-from outreach_tui.engine.guard import GuardAction, GuardActor, Mode, guard_rules
-from outreach_tui.engine.pool import SCOPE_MAILBOX, SCOPE_MAILBOX_BOUNCE, SCOPE_MAILBOX_COMPLAINT
+from outreach_tui.engine.guard.actor import GuardAction, GuardActor, Mode, guard_rules
+from outreach_tui.engine.guard.alerts import Alert, AlertSink
+from outreach_tui.engine.sending.mailbox_pool import (
+    SCOPE_MAILBOX,
+    SCOPE_MAILBOX_BOUNCE,
+    SCOPE_MAILBOX_COMPLAINT,
+)
 
 log = logging.getLogger(__name__)
 

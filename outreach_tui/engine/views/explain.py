@@ -25,11 +25,11 @@ from outreach_tui.core.verification import WAITING_FOR_VERIFICATION
 from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
 from outreach_tui.db.session import read_tx
-from outreach_tui.engine import leases
 from outreach_tui.engine.clock import Clock
-from outreach_tui.engine.pipeline import SendPipeline
-from outreach_tui.engine.planner import CampaignPlan, load_campaigns, render_step
-from outreach_tui.engine.pool import PoolMailbox, load_pool
+from outreach_tui.engine.sending import leases
+from outreach_tui.engine.sending.mailbox_pool import PoolMailbox, load_pool
+from outreach_tui.engine.sending.pipeline import SendPipeline
+from outreach_tui.engine.sending.planner import CampaignPlan, load_campaigns, render_step
 
 
 @dataclass(frozen=True, slots=True)

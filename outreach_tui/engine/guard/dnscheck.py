@@ -23,8 +23,8 @@ from outreach_tui.core.states import CampaignStatus, Severity
 from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
 from outreach_tui.db.session import read_tx, write_tx
-from outreach_tui.engine.alerts import Alert, AlertSink
 from outreach_tui.engine.clock import Clock
+from outreach_tui.engine.guard.alerts import Alert, AlertSink
 from outreach_tui.mail.dns import make_resolver
 from outreach_tui.mail.dnshealth import DomainCheckPlan, check_domain
 

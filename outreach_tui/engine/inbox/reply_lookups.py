@@ -26,7 +26,7 @@ from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 from outreach_tui.core.states import AttemptState, EnrollmentState, LeadStatus
 from outreach_tui.db import tables as t
 from outreach_tui.db.session import DriverStatement
-from outreach_tui.engine.sequences import UNSENT_STATES
+from outreach_tui.engine.sending.sequences import UNSENT_STATES
 from outreach_tui.mail.inbound import InboundAnalysis
 
 #: How many of our sends to one address are looked at when threading by sender and subject.

@@ -24,14 +24,14 @@ from outreach_tui.core.states import Severity
 from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
 from outreach_tui.db.session import write_tx
-from outreach_tui.engine.alert_channels import (
+from outreach_tui.engine.clock import Clock
+from outreach_tui.engine.guard.alert_channels import (
     Channel,
     DeliveryResult,
     Sleep,
     configured_channels,
     deliver,
 )
-from outreach_tui.engine.clock import Clock
 from outreach_tui.logsetup import RedactSecrets
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,1 @@
+"""The deliverability guard: monitor, actor, healer, alerts and their channels, DNS checks."""

@@ -1,0 +1,1 @@
+"""Leads: ingestion, verification, domain insight, suppression."""

@@ -1,0 +1,1 @@
+"""Mailboxes: from config, from CSV, the operator's actions on them."""

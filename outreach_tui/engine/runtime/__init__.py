@@ -1,0 +1,1 @@
+"""Running the engine: the scheduler, the console's engine thread, the headless worker."""

@@ -1,0 +1,1 @@
+"""Read models for the console, the API and the CLI; exports."""
