@@ -144,12 +144,9 @@ def simulate(args: argparse.Namespace, tmp: Path, *, naive: bool) -> tuple[float
     """Seconds of wall time for `args.days` days (or the extrapolation), days run, whether
     extrapolated."""
     from outreach_tui.core.days import local_day
+    from outreach_tui.core.states import CounterScope
     from outreach_tui.db.session import write_tx
-    from outreach_tui.engine.sending.mailbox_pool import (
-        SCOPE_MAILBOX,
-        SCOPE_MAILBOX_BOUNCE,
-        load_pool,
-    )
+    from outreach_tui.engine.sending.mailbox_pool import load_pool
 
     label = "naive" if naive else "monitor"
     db = tmp / f"days-{label}.db"
@@ -200,7 +197,10 @@ def simulate(args: argparse.Namespace, tmp: Path, *, naive: bool) -> tuple[float
                     for _ in range(n):
                         bounced = rng.random() < rate
                         (bounce_keys if bounced else sent_keys).append(
-                            (SCOPE_MAILBOX_BOUNCE if bounced else SCOPE_MAILBOX, email)
+                            (
+                                CounterScope.MAILBOX_BOUNCE if bounced else CounterScope.MAILBOX,
+                                email,
+                            )
                         )
                         serial += 1
                         rows.append((lead_id, ids[email], OPERATOR, email, f"r{serial}@x.example",

@@ -24,6 +24,7 @@ from bench.common import median, peak_rss_mb, result_line, workdir
 from outreach_tui.config import load_settings
 from outreach_tui.engine import build_engine
 from outreach_tui.mail.imap import ImapClient, ImapEndpoint
+from outreach_tui.secrets import secret_getter
 from tests.functional.inbox_world import CORPUS, MAILBOX, corpus, seed_thread
 from tests.servers.dovecot import DovecotServer
 from tests.servers.pki import make_pki
@@ -47,7 +48,7 @@ def endpoint(server: DovecotServer, user: object, ca_file: Path) -> ImapEndpoint
         host=server.host,
         port=server.imaps_port,
         username=user.name,  # type: ignore[attr-defined]
-        password_ref=f"env:{PASSWORD_ENV}",
+        password=secret_getter(f"env:{PASSWORD_ENV}", key="imap_password"),
         security="tls",
         ca_file=ca_file,
         timeout=60,

@@ -7,6 +7,8 @@ opened, registered with the log redactor, and never stored anywhere else.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from outreach_tui.core.errors import ConfigError
@@ -54,6 +56,12 @@ def resolve_secret(ref: str, *, key: str, where: str = "config") -> str:
         raise ConfigError(f"{key} ({where}): secret reference {ref} resolved to an empty value")
     _RESOLVED.add(value)
     return value
+
+
+def secret_getter(ref: str, *, key: str, where: str = "config") -> Callable[[], str]:
+    """A function that resolves `ref` when called: what the mail transports are given, so a
+    secret is read when a connection opens (and a rotated one picked up), never before."""
+    return partial(resolve_secret, ref, key=key, where=where)
 
 
 def _from_keyring(target: str, *, key: str, where: str) -> str:

@@ -53,3 +53,10 @@ def infer_region(email: str, table: Mapping[str, RegionRule] = DEFAULT_REGION_TA
         if rule is not None:
             return rule
     return DEFAULT_RULE
+
+
+def parent_domains(domain: str) -> list[str]:
+    """`a.b.example.com` → [a.b.example.com, b.example.com, example.com, com]: the entries a
+    domain suppression of any of them covers."""
+    labels = domain.split(".")
+    return [".".join(labels[i:]) for i in range(len(labels))]

@@ -108,3 +108,15 @@ class ErrorClass(StrEnum):
             ErrorClass.TLS,
             ErrorClass.CONNECTION,
         )
+
+
+class CounterScope(StrEnum):
+    """What a `daily_counter` row counts, per key and local day (the key is named per scope)."""
+
+    USER = "user"  # sends accepted, per operator (the daily user cap)
+    DOMAIN = "domain"  # sends accepted, per recipient domain (the daily domain cap)
+    MAILBOX = "mailbox"  # sends accepted, per sending mailbox address
+    MAILBOX_BOUNCE = "mailbox_bounce"  # hard bounces, SMTP time and DSNs, per mailbox address
+    MAILBOX_SOFT_BOUNCE = "mailbox_soft_bounce"  # soft bounces, per mailbox address
+    MAILBOX_COMPLAINT = "mailbox_complaint"  # spam complaints (feedback loops), per mailbox
+    MAILBOX_YELLOW = "mailbox_yellow"  # YELLOW-health leads planned, per mailbox address

@@ -34,8 +34,11 @@ from sqlalchemy import func, select, update
 
 from outreach_tui.config import Settings, load_settings
 from outreach_tui.core.days import local_day
-from outreach_tui.db import ledger
+from outreach_tui.core.states import CounterScope
 from outreach_tui.db import tables as t
+from outreach_tui.db.repos.counters import increment_counter
+from outreach_tui.db.repos.journal import write_event
+from outreach_tui.db.repos.suppression import add_suppression
 from outreach_tui.db.session import write_tx
 from outreach_tui.demo.messages import (
     HUMAN_TEXT,
@@ -49,7 +52,6 @@ from outreach_tui.engine.clock import Clock, SystemClock
 from outreach_tui.engine.inbox.effects import Applied, InboundMessage
 from outreach_tui.engine.leads.ingest import ingest_leads
 from outreach_tui.engine.sending.campaigns import CampaignSpec
-from outreach_tui.engine.sending.mailbox_pool import SCOPE_MAILBOX
 
 log = logging.getLogger(__name__)
 
@@ -442,12 +444,12 @@ def seed_world(engine: Engine, leads: int) -> None:
             for back in range(1, 14):
                 day = today - timedelta(days=back)
                 sent = 20 + (index * 7 + back * 5) % 30
-                ledger.increment_counter(conn, SCOPE_MAILBOX, email, day, sent)
+                increment_counter(conn, CounterScope.MAILBOX, email, day, sent)
         for value, kind, reason in (
             ("competitor.com", "domain", "competitor"),
             ("legal@firma.de", "address", "asked not to be contacted"),
         ):
-            ledger.add_suppression(
+            add_suppression(
                 conn,
                 kind=kind,
                 value=value,
@@ -456,7 +458,7 @@ def seed_world(engine: Engine, leads: int) -> None:
                 at=now,
                 created_by=engine.operator_id,
             )
-        ledger.write_event(
+        write_event(
             conn,
             kind="sandbox",
             severity="info",

@@ -1,20 +1,29 @@
-"""The engine: one object that both the console and the headless worker hold."""
+"""The engine: one object that both the console and the headless worker hold.
+
+`Engine` (engine.py) is its public face; `build_engine` (wiring.py) builds it. The wings
+below it are described in docs/ARCHITECTURE.md.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from outreach_tui.engine.engine import Engine, build_engine
+    from outreach_tui.engine.engine import Engine
+    from outreach_tui.engine.wiring import build_engine
 
 __all__ = ["Engine", "build_engine"]
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy (PEP 562): importing one engine module (engine.verifier, for `validate`) does not
-    # load the whole engine with its database and mail stacks.
-    if name in __all__:
-        from outreach_tui.engine import engine
+    # Lazy (PEP 562): importing one engine module (engine.leads.verifier, for `validate`)
+    # does not load the whole engine with its database and mail stacks.
+    if name == "Engine":
+        from outreach_tui.engine.engine import Engine
 
-        return getattr(engine, name)
+        return Engine
+    if name == "build_engine":
+        from outreach_tui.engine.wiring import build_engine
+
+        return build_engine
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,7 +24,7 @@ import logging
 import re
 import socket
 import ssl
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +33,6 @@ from typing import Literal
 
 from outreach_tui.core.errors import InputError, OutreachError
 from outreach_tui.mail.smtp import client_tls_context
-from outreach_tui.secrets import resolve_secret
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +61,13 @@ class ImapArgumentError(InputError):
 
 @dataclass(frozen=True, slots=True)
 class ImapEndpoint:
+    """How to reach one mailbox's IMAP server. `password` returns the password when called
+    (at LOGIN), as `SmtpEndpoint.password` does."""
+
     host: str
     port: int
     username: str
-    password_ref: str
+    password: Callable[[], str]
     security: Security = "tls"
     verify_tls: bool = True
     ca_file: Path | None = None
@@ -143,7 +145,7 @@ class ImapSession:
         ep = self.endpoint
         context = client_tls_context(ep.verify_tls, ep.ca_file)
         where = ep.label or f"{ep.host}:{ep.port}"
-        password = resolve_secret(ep.password_ref, key="imap_password", where=where)
+        password = ep.password()
         check_argument("IMAP user", ep.username)
         try:
             if ep.security == "tls":

@@ -11,17 +11,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, get_args
+from typing import get_args
 
 import httpx
 
-from outreach_tui.core.errors import ConfigError
 from outreach_tui.core.reply_rules import TextKind
 from outreach_tui.mail.inbound import InboundAnalysis
-from outreach_tui.secrets import resolve_secret
-
-if TYPE_CHECKING:
-    from outreach_tui.config import RepliesSettings
 
 log = logging.getLogger(__name__)
 
@@ -45,28 +40,6 @@ class LlmClassifier:
     model: str
     api_key: str | None
     timeout_seconds: float
-
-    @classmethod
-    def from_settings(cls, settings: RepliesSettings) -> LlmClassifier | None:
-        """The classifier `[replies]` describes; None when no `llm_base_url` is set.
-
-        A key reference that does not resolve (the default env:OPENAI_API_KEY unset, say, for a
-        local model) means requests go without an Authorization header; it is logged.
-        """
-        if not settings.llm_base_url:
-            return None
-        key: str | None = None
-        if settings.llm_api_key:
-            try:
-                key = resolve_secret(settings.llm_api_key, key="replies.llm_api_key")
-            except ConfigError as exc:
-                log.warning("reply classification model without a key: %s", exc)
-        return cls(
-            base_url=settings.llm_base_url.rstrip("/"),
-            model=settings.llm_model,
-            api_key=key,
-            timeout_seconds=settings.llm_timeout_seconds,
-        )
 
     async def label(
         self, text: str, subject: str | None, *, client: httpx.AsyncClient | None = None

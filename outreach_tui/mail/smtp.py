@@ -15,6 +15,7 @@ import asyncio
 import logging
 import re
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -27,20 +28,24 @@ from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
 from outreach_tui.core.errors import ConfigError
 from outreach_tui.core.smtp_reply import Stage, classify_reply
 from outreach_tui.core.states import ErrorClass
-from outreach_tui.secrets import resolve_secret
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class SmtpEndpoint:
-    """How to reach one mailbox's submission server. The password is a reference."""
+    """How to reach one mailbox's submission server.
+
+    `password` returns the password when called, at AUTH: the caller passes a resolver of
+    the mailbox's secret reference (`outreach_tui.secrets.secret_getter`), so the value is
+    read only when a connection opens and a rotated secret is picked up. It raises
+    `ConfigError` when the reference cannot be resolved."""
 
     host: str
     port: int
     security: Literal["starttls", "tls"]
     username: str
-    password_ref: str
+    password: Callable[[], str]
     verify_tls: bool = True
     timeout: float = 30.0
     ca_file: Path | None = None
@@ -254,7 +259,7 @@ async def _open(
             await client.starttls()
             await client.ehlo()
         stage = Stage.AUTH
-        password = resolve_secret(endpoint.password_ref, key=f"SMTP password of {endpoint.label}")
+        password = endpoint.password()
         await client.login(endpoint.username, password)
     except _SetupFailed:
         raise

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import insert, select
 
 from outreach_tui.config import load_settings
-from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
+from outreach_tui.db.repos.leads import get_or_create_lead
 from outreach_tui.db.session import read_tx, write_tx
 from outreach_tui.engine import Engine, build_engine
 from outreach_tui.engine.clock import SimulatedClock
@@ -112,7 +112,7 @@ def seed_thread(
         mailbox_id = conn.execute(
             select(t.mailbox.c.id).where(t.mailbox.c.email == MAILBOX)
         ).scalar_one()
-        lead = ledger.get_or_create_lead(conn, recipient, source="test", at=now)
+        lead = get_or_create_lead(conn, recipient, source="test", at=now)
         campaign_id = conn.execute(
             insert(t.campaign)
             .values(

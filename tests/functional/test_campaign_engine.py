@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from outreach_tui.core.errors import InputError
 from outreach_tui.core.states import LeadStatus
-from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
+from outreach_tui.db.repos.counters import increment_counter
 from outreach_tui.engine.clock import SimulatedClock
 from outreach_tui.engine.sending.campaigns import load_campaign_file
 from tests.functional.campaign_helpers import (
@@ -312,7 +312,7 @@ def test_a_step_whose_mailbox_is_at_its_limit_waits_with_a_reason_until_it_has_r
     # Next day, after step 2 fell due: p0's mailbox has already sent its one message today.
     clock.advance(timedelta(hours=23, minutes=30).total_seconds())
     with engine.db.begin() as conn:
-        ledger.increment_counter(conn, "mailbox", sticky, clock.now().date())
+        increment_counter(conn, "mailbox", sticky, clock.now().date())
     report = engine.plan()
     assert report.planned == 1  # p2 (due first) on the other mailbox
     held = enrollment_of(engine, "p0@co0.com")

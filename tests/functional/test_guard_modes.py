@@ -15,16 +15,12 @@ from sqlalchemy import func, select, update
 from outreach_tui.config import load_settings
 from outreach_tui.core.days import local_day
 from outreach_tui.core.errors import InputError
-from outreach_tui.db import ledger
+from outreach_tui.core.states import CounterScope
 from outreach_tui.db import tables as t
+from outreach_tui.db.repos.counters import increment_counter
 from outreach_tui.db.session import read_tx, write_tx
 from outreach_tui.engine import build_engine
 from outreach_tui.engine.clock import SimulatedClock
-from outreach_tui.engine.sending.mailbox_pool import (
-    SCOPE_MAILBOX,
-    SCOPE_MAILBOX_BOUNCE,
-    SCOPE_MAILBOX_COMPLAINT,
-)
 from tests.functional.helpers import START
 
 BOXES = ["a1@dom-a.com", "a2@dom-a.com", "a3@dom-a.com", "b1@dom-b.com"]
@@ -53,10 +49,10 @@ def engine(tmp_path):
 def counts(engine, email, sent=0, bounced=0, complaints=0):
     day = local_day(engine.clock.now(), engine.settings.tz)
     with write_tx(engine.db) as conn:
-        for scope, n in ((SCOPE_MAILBOX, sent), (SCOPE_MAILBOX_BOUNCE, bounced),
-                         (SCOPE_MAILBOX_COMPLAINT, complaints)):  # fmt: skip
+        for scope, n in ((CounterScope.MAILBOX, sent), (CounterScope.MAILBOX_BOUNCE, bounced),
+                         (CounterScope.MAILBOX_COMPLAINT, complaints)):  # fmt: skip
             if n:
-                ledger.increment_counter(conn, scope, email, day, n)
+                increment_counter(conn, scope, email, day, n)
 
 
 def mailbox(engine, email):

@@ -20,12 +20,12 @@ import pytest
 from sqlalchemy import select, update
 
 from outreach_tui.core.days import local_day
-from outreach_tui.core.states import MailboxPhase
-from outreach_tui.db import ledger
+from outreach_tui.core.states import CounterScope, MailboxPhase
 from outreach_tui.db import tables as t
+from outreach_tui.db.repos.counters import increment_counter
 from outreach_tui.db.session import read_tx, write_tx
 from outreach_tui.engine.clock import SimulatedClock
-from outreach_tui.engine.sending.mailbox_pool import SCOPE_MAILBOX, SCOPE_MAILBOX_BOUNCE, load_pool
+from outreach_tui.engine.sending.mailbox_pool import load_pool
 from tests.functional.campaign_helpers import (
     ALWAYS_OPEN,
     create_campaign,
@@ -194,9 +194,9 @@ def bulk_days(engine, clock, story) -> None:
                     story["injected"].append((now, row.phase))
                     relapses_wanted -= 1
                 if bounced < n:
-                    ledger.increment_counter(conn, SCOPE_MAILBOX, row.email, today, n - bounced)
+                    increment_counter(conn, CounterScope.MAILBOX, row.email, today, n - bounced)
                 if bounced:
-                    ledger.increment_counter(conn, SCOPE_MAILBOX_BOUNCE, row.email, today, bounced)
+                    increment_counter(conn, CounterScope.MAILBOX_BOUNCE, row.email, today, bounced)
                 day_sends[(today, key)] = day_sends.get((today, key), 0) + n
         report = engine.monitor.tick()
         story["alerts"].extend(report.alerts)

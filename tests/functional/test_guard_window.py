@@ -15,17 +15,13 @@ from sqlalchemy import update
 
 from outreach_tui.config import load_settings
 from outreach_tui.core.days import local_day
-from outreach_tui.db import ledger
+from outreach_tui.core.states import CounterScope
 from outreach_tui.db import tables as t
+from outreach_tui.db.repos.counters import increment_counter
 from outreach_tui.db.session import write_tx
 from outreach_tui.engine import build_engine
 from outreach_tui.engine.clock import SimulatedClock
 from outreach_tui.engine.guard.monitor import Monitor
-from outreach_tui.engine.sending.mailbox_pool import (
-    SCOPE_MAILBOX,
-    SCOPE_MAILBOX_BOUNCE,
-    SCOPE_MAILBOX_COMPLAINT,
-)
 from tests.functional.helpers import START
 from tests.functional.test_guard_modes import events, mailbox
 
@@ -54,10 +50,10 @@ def engine(tmp_path):
 def count_on(engine, email, days_ago=0, sent=0, bounced=0, complaints=0):
     day = local_day(engine.clock.now(), engine.settings.tz) - timedelta(days=days_ago)
     with write_tx(engine.db) as conn:
-        for scope, n in ((SCOPE_MAILBOX, sent), (SCOPE_MAILBOX_BOUNCE, bounced),
-                         (SCOPE_MAILBOX_COMPLAINT, complaints)):  # fmt: skip
+        for scope, n in ((CounterScope.MAILBOX, sent), (CounterScope.MAILBOX_BOUNCE, bounced),
+                         (CounterScope.MAILBOX_COMPLAINT, complaints)):  # fmt: skip
             if n:
-                ledger.increment_counter(conn, scope, email, day, n)
+                increment_counter(conn, scope, email, day, n)
 
 
 def test_each_boundary_is_decided_by_the_rules_and_only_the_near_ones_are_read(engine):

@@ -18,6 +18,7 @@ from outreach_tui.mail.imap import (
     ImapEndpoint,
     ImapTlsError,
 )
+from outreach_tui.secrets import secret_getter
 from tests.functional.helpers import START
 from tests.functional.inbox_world import (
     CORPUS,
@@ -46,7 +47,7 @@ def endpoint(server, user, pki, *, security="tls", ca=True, monkeypatch=None) ->
         host=server.host,
         port=server.imaps_port if security == "tls" else server.imap_port,
         username=user.name,
-        password_ref=f"env:{IMAP_PASSWORD_ENV}",
+        password=secret_getter(f"env:{IMAP_PASSWORD_ENV}", key="imap_password"),
         security=security,
         ca_file=server.pki.ca_file if ca else None,
         timeout=10,

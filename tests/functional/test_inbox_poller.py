@@ -9,10 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from outreach_tui.core.states import CounterScope
 from outreach_tui.db import tables as t
 from outreach_tui.db.session import read_tx
-from outreach_tui.engine.inbox.effects import SCOPE_MAILBOX_SOFT_BOUNCE
-from outreach_tui.engine.sending.mailbox_pool import SCOPE_MAILBOX_BOUNCE, SCOPE_MAILBOX_COMPLAINT
 from tests.functional.inbox_world import (
     MAILBOX,
     corpus,
@@ -122,9 +121,9 @@ def test_corpus_is_classified_and_each_effect_applied(engine, dovecot, dovecot_u
     assert not missing_effect, "\n".join(missing_effect)
 
     kinds = [c.kind for c in cases]
-    assert counter(engine, SCOPE_MAILBOX_BOUNCE) == kinds.count("bounce_hard")
-    assert counter(engine, SCOPE_MAILBOX_SOFT_BOUNCE) == kinds.count("bounce_soft")
-    assert counter(engine, SCOPE_MAILBOX_COMPLAINT) == kinds.count("complaint")
+    assert counter(engine, CounterScope.MAILBOX_BOUNCE) == kinds.count("bounce_hard")
+    assert counter(engine, CounterScope.MAILBOX_SOFT_BOUNCE) == kinds.count("bounce_soft")
+    assert counter(engine, CounterScope.MAILBOX_COMPLAINT) == kinds.count("complaint")
     # Every suppression names the reply it came from, and each effect has its audit row.
     for entry in rows(engine, t.suppression, t.suppression.c.source.like("reply:%")):
         assert entry.reason

@@ -133,7 +133,7 @@ def tail(path: Path) -> str:
 _ZYGOTE = """
 import os, signal, sys
 from outreach_tui.cli import main
-from outreach_tui.engine.engine import build_engine
+from outreach_tui.engine.wiring import build_engine
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)
 for line in sys.stdin:
     pid = os.fork()

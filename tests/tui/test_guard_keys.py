@@ -12,11 +12,11 @@ from sqlalchemy import select, update
 from textual.command import CommandPalette
 
 from outreach_tui.core.days import local_day
-from outreach_tui.db import ledger
+from outreach_tui.core.states import CounterScope
 from outreach_tui.db import tables as t
+from outreach_tui.db.repos.counters import increment_counter
 from outreach_tui.db.session import write_tx
 from outreach_tui.demo.world import BAD_MAILBOX
-from outreach_tui.engine.sending.mailbox_pool import SCOPE_MAILBOX, SCOPE_MAILBOX_BOUNCE
 from outreach_tui.tui.widgets.choice import ChoiceScreen
 from tests.tui.conftest import FROZEN
 from tests.tui.helpers import notified, screen_text, settle, show_pane, table_of
@@ -36,8 +36,8 @@ def bounce_badly(world, email: str = BAD_MAILBOX) -> None:
     """Today: 30 sent, 6 hard bounces (17 %, above the 5 % pause line after 20 sends)."""
     day = local_day(world.engine.clock.now(), world.engine.settings.tz)
     with write_tx(world.engine.db) as conn:
-        ledger.increment_counter(conn, SCOPE_MAILBOX, email, day, 30)
-        ledger.increment_counter(conn, SCOPE_MAILBOX_BOUNCE, email, day, 6)
+        increment_counter(conn, CounterScope.MAILBOX, email, day, 30)
+        increment_counter(conn, CounterScope.MAILBOX_BOUNCE, email, day, 6)
 
 
 async def run_monitor(world) -> None:

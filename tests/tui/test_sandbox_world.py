@@ -10,9 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from outreach_tui.core.days import local_day
+from outreach_tui.core.states import CounterScope
 from outreach_tui.db import tables as t
-from outreach_tui.engine.inbox.effects import SCOPE_MAILBOX_SOFT_BOUNCE
-from outreach_tui.engine.sending.mailbox_pool import SCOPE_MAILBOX_BOUNCE, SCOPE_MAILBOX_COMPLAINT
 from outreach_tui.mail.inbound import analyse
 from tests.tui.conftest import FROZEN
 
@@ -36,9 +35,9 @@ EFFECTS = {
     "out_of_office": (False, "new", None),
     "wrong_person": (False, "replied", None),
     "auto_reply": (False, "new", None),
-    "bounce_hard": (True, "bounced", SCOPE_MAILBOX_BOUNCE),
-    "bounce_soft": (False, "new", SCOPE_MAILBOX_SOFT_BOUNCE),
-    "complaint": (True, "suppressed", SCOPE_MAILBOX_COMPLAINT),
+    "bounce_hard": (True, "bounced", CounterScope.MAILBOX_BOUNCE),
+    "bounce_soft": (False, "new", CounterScope.MAILBOX_SOFT_BOUNCE),
+    "complaint": (True, "suppressed", CounterScope.MAILBOX_COMPLAINT),
 }
 
 

@@ -29,17 +29,13 @@ from outreach_tui.config import Settings
 from outreach_tui.core.days import local_day
 from outreach_tui.core.errors import InputError
 from outreach_tui.core.recovery import GuardRules, Transition
-from outreach_tui.core.states import CampaignStatus, MailboxPhase, Severity
-from outreach_tui.db import ledger
+from outreach_tui.core.states import CampaignStatus, CounterScope, MailboxPhase, Severity
 from outreach_tui.db import tables as t
+from outreach_tui.db.repos.counters import counter_value
+from outreach_tui.db.repos.journal import write_audit, write_event
 from outreach_tui.db.session import read_tx, write_tx
 from outreach_tui.engine.clock import Clock
 from outreach_tui.engine.guard.alerts import Alert
-from outreach_tui.engine.sending.mailbox_pool import (
-    SCOPE_MAILBOX,
-    SCOPE_MAILBOX_BOUNCE,
-    SCOPE_MAILBOX_COMPLAINT,
-)
 
 log = logging.getLogger(__name__)
 
@@ -229,11 +225,11 @@ class GuardActor:
         now = self.clock.now()
         with write_tx(self.db) as conn:
             before = current_mode(conn, self.settings)
-            ledger.write_event(
+            write_event(
                 conn, kind=MODE_EVENT, message=f"monitor mode {before} → {mode} by {who}",
                 at=now, data={"mode": mode, "from": before, "by": who},
             )  # fmt: skip
-            ledger.write_audit(
+            write_audit(
                 conn, user_id=who, policy_result="monitor_mode",
                 reason=f"monitor mode {before} → {mode}", at=now,
             )  # fmt: skip
@@ -256,7 +252,7 @@ class GuardActor:
                     verb = "suggest" if mode == "suggest" else "would"
                     text = f"{verb}: {action.describe()}"
                     log.warning("guard (%s): %s", mode, text)
-                    ledger.write_event(
+                    write_event(
                         conn, kind=kind, at=now, message=text,
                         severity="warning" if mode == "suggest" else "info",
                         subject_type=_subject_type(action), subject_id=action.subject_id,
@@ -341,13 +337,13 @@ class GuardActor:
             ).rowcount
             if not closed:
                 return False
-            ledger.write_event(
+            write_event(
                 conn, kind=f"suggestion_{verdict}", at=now,
                 message=f"suggestion {event_id} {verdict} by {operator}: {action.describe()}",
                 subject_type=_subject_type(action), subject_id=action.subject_id,
                 data={"suggestion": event_id, "by": operator},
             )  # fmt: skip
-            ledger.write_audit(
+            write_audit(
                 conn, user_id=operator, policy_result=f"suggestion_{verdict}",
                 reason=f"suggestion {event_id}: {action.describe()}", at=now,
                 sender_email=action.label if action.type == "mailbox" else None,
@@ -386,8 +382,12 @@ def _open_keys(conn: Connection, kind: str, now: datetime) -> set[str]:
 def _today_counts(conn: Connection, email: str, now: datetime, settings: Settings) -> list[int]:
     day = local_day(now, settings.tz)
     return [
-        ledger.counter_value(conn, scope, email, day)
-        for scope in (SCOPE_MAILBOX, SCOPE_MAILBOX_BOUNCE, SCOPE_MAILBOX_COMPLAINT)
+        counter_value(conn, scope, email, day)
+        for scope in (
+            CounterScope.MAILBOX,
+            CounterScope.MAILBOX_BOUNCE,
+            CounterScope.MAILBOX_COMPLAINT,
+        )
     ]
 
 
@@ -451,7 +451,7 @@ def _apply_transition(
         names = _campaign_names(conn, recorded)
         back = f"; back in rotation for {', '.join(names)}" if names else ""
     severity = "critical" if tr.kind != "progress" else "info"
-    ledger.write_event(
+    write_event(
         conn, kind="phase_change", severity=severity, subject_type="mailbox",
         subject_id=action.subject_id, at=now,
         message=f"{action.label}: {tr.describe()}{back} (by {by})",
@@ -459,7 +459,7 @@ def _apply_transition(
               "reason": tr.reason, "by": by, "rate": action.rate,
               "campaigns": list(action.campaigns)},
     )  # fmt: skip
-    ledger.write_audit(
+    write_audit(
         conn, user_id=by, policy_result=f"mailbox_{tr.to_phase.value.lower()}",
         reason=f"{action.label}: {tr.describe()}", at=now, sender_email=action.label,
     )  # fmt: skip
@@ -486,13 +486,13 @@ def _set_domain(conn: Connection, action: GuardAction, now: datetime, by: str) -
     ).rowcount
     if changed:
         verb = "paused" if pause else "resumed"
-        ledger.write_event(
+        write_event(
             conn, kind=f"domain_{verb}", severity="critical" if pause else "info",
             subject_type="domain", subject_id=action.subject_id, at=now,
             message=f"{action.label} {verb}: {action.reason} (by {by})",
             data={"reason": action.reason, "by": by},
         )  # fmt: skip
-        ledger.write_audit(
+        write_audit(
             conn, user_id=by, policy_result=f"domain_{verb}",
             reason=f"{action.label} {verb}: {action.reason}", at=now,
         )  # fmt: skip
@@ -509,13 +509,13 @@ def _pause_campaign(conn: Connection, action: GuardAction, now: datetime, by: st
         .values(status=CampaignStatus.PAUSED.value, paused_reason=f"{GUARD_PREFIX}{action.reason}")
     ).rowcount
     if changed:
-        ledger.write_event(
+        write_event(
             conn, kind="campaign_paused", severity="critical", subject_type="campaign",
             subject_id=action.subject_id, at=now,
             message=f"campaign {action.label!r} paused: {action.reason} (by {by})",
             data={"reason": action.reason, "by": by},
         )  # fmt: skip
-        ledger.write_audit(
+        write_audit(
             conn, user_id=by, policy_result="campaign_paused",
             reason=f"campaign {action.label!r} paused: {action.reason}", at=now,
         )  # fmt: skip
@@ -536,7 +536,7 @@ class EventAlertSink:
 
     def _record(self, alert: Alert) -> None:
         with write_tx(self.db) as conn:
-            ledger.write_event(
+            write_event(
                 conn, kind="alert", severity=alert.severity.value, at=self.clock.now(),
                 message=f"{alert.title} — {alert.action_taken}" if alert.action_taken
                 else alert.title,

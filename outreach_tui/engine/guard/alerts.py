@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 from outreach_tui.config import Settings
 from outreach_tui.core.states import Severity
-from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
+from outreach_tui.db.repos.journal import write_event
 from outreach_tui.db.session import write_tx
 from outreach_tui.engine.clock import Clock
 from outreach_tui.engine.guard.alert_channels import (
@@ -150,7 +150,7 @@ class Alerter:
                 if repeat is not None:
                     log.debug("alert %s suppressed: raised within the quiet period", alert.key)
                     return False
-            ledger.write_event(
+            write_event(
                 conn,
                 kind="alert",
                 severity=alert.severity.value,
@@ -236,7 +236,7 @@ class Alerter:
 
     def _record_failure(self, alert: Alert, result: DeliveryResult) -> None:
         with write_tx(self.db) as conn:
-            ledger.write_event(
+            write_event(
                 conn,
                 kind="alert_delivery",
                 severity="warning",

@@ -20,8 +20,8 @@ from outreach_tui.config import Settings
 from outreach_tui.core import dnshealth as rules
 from outreach_tui.core.dnshealth import DomainHealth
 from outreach_tui.core.states import CampaignStatus, Severity
-from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
+from outreach_tui.db.repos.journal import write_event
 from outreach_tui.db.session import read_tx, write_tx
 from outreach_tui.engine.clock import Clock
 from outreach_tui.engine.guard.alerts import Alert, AlertSink
@@ -139,7 +139,7 @@ class DnsHealthService:
             )
             for change in changes:
                 good = change.endswith(("valid again", "no longer on any blocklist"))
-                ledger.write_event(
+                write_event(
                     conn,
                     kind="dns_change",
                     severity="info" if good else "warning",

@@ -27,8 +27,8 @@ from outreach_tui.config import Settings
 from outreach_tui.core.days import day_start_utc, local_day
 from outreach_tui.core.recovery import Rates, Transition, next_step
 from outreach_tui.core.states import MailboxPhase
-from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
+from outreach_tui.db.repos.journal import write_event
 from outreach_tui.db.session import read_tx, write_tx
 from outreach_tui.engine.clock import Clock
 from outreach_tui.engine.guard.actor import GUARD_PREFIX, GuardAction, GuardActor, Mode, guard_rules
@@ -230,7 +230,7 @@ class Healer:
             for name in names:
                 key = f"dns:{name}:{day}"
                 if key not in told:
-                    ledger.write_event(
+                    write_event(
                         conn, kind="dns_check_requested", subject_type="domain",
                         subject_id=name, at=now, data={"key": key, "domain": name},
                         message=f"{name}: recovering mailboxes wait for a DNS check",

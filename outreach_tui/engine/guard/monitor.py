@@ -54,25 +54,21 @@ from outreach_tui.core.recovery import (
 from outreach_tui.core.states import (
     AttemptState,
     CampaignStatus,
+    CounterScope,
     ErrorClass,
     MailboxPhase,
     Severity,
 )
-from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
+from outreach_tui.db.repos.journal import write_event
 from outreach_tui.db.session import read_tx, write_tx
 from outreach_tui.engine.clock import Clock
 from outreach_tui.engine.guard.actor import GuardAction, GuardActor, Mode, guard_rules
 from outreach_tui.engine.guard.alerts import Alert, AlertSink
-from outreach_tui.engine.sending.mailbox_pool import (
-    SCOPE_MAILBOX,
-    SCOPE_MAILBOX_BOUNCE,
-    SCOPE_MAILBOX_COMPLAINT,
-)
 
 log = logging.getLogger(__name__)
 
-SCOPES = (SCOPE_MAILBOX, SCOPE_MAILBOX_BOUNCE, SCOPE_MAILBOX_COMPLAINT)
+SCOPES = (CounterScope.MAILBOX, CounterScope.MAILBOX_BOUNCE, CounterScope.MAILBOX_COMPLAINT)
 OUT_FOR_HEALTH = (MailboxPhase.PAUSED.value, MailboxPhase.QUARANTINE.value)
 #: Reply kinds (mail.inbound) that are a hard bounce of one of our messages.
 BOUNCE_REPLY_KINDS = ("bounce_hard",)
@@ -114,10 +110,12 @@ def phase_rates(conn: Connection, row: Any, settings: Settings) -> Rates:
         ).all()
     )
     return Rates(
-        sent=max(0, int(sums.get(SCOPE_MAILBOX) or 0) - int(row.phase_sent_base)),
-        bounced=max(0, int(sums.get(SCOPE_MAILBOX_BOUNCE) or 0) - int(row.phase_bounced_base)),
+        sent=max(0, int(sums.get(CounterScope.MAILBOX) or 0) - int(row.phase_sent_base)),
+        bounced=max(
+            0, int(sums.get(CounterScope.MAILBOX_BOUNCE) or 0) - int(row.phase_bounced_base)
+        ),
         complaints=max(
-            0, int(sums.get(SCOPE_MAILBOX_COMPLAINT) or 0) - int(row.phase_complaint_base)
+            0, int(sums.get(CounterScope.MAILBOX_COMPLAINT) or 0) - int(row.phase_complaint_base)
         ),
     )
 
@@ -160,10 +158,12 @@ def rates_in_phase(rows: list[Any], sums: dict[tuple[str, str], int]) -> dict[in
     `counter_sums` over `phase_starts`, less what the first day held before (the bases)."""
     return {
         row.id: Rates(
-            sent=max(0, sums[(SCOPE_MAILBOX, row.email)] - int(row.phase_sent_base)),
-            bounced=max(0, sums[(SCOPE_MAILBOX_BOUNCE, row.email)] - int(row.phase_bounced_base)),
+            sent=max(0, sums[(CounterScope.MAILBOX, row.email)] - int(row.phase_sent_base)),
+            bounced=max(
+                0, sums[(CounterScope.MAILBOX_BOUNCE, row.email)] - int(row.phase_bounced_base)
+            ),
             complaints=max(
-                0, sums[(SCOPE_MAILBOX_COMPLAINT, row.email)] - int(row.phase_complaint_base)
+                0, sums[(CounterScope.MAILBOX_COMPLAINT, row.email)] - int(row.phase_complaint_base)
             ),
         )
         for row in rows
@@ -196,9 +196,9 @@ _WINDOW = (
     select(
         _M.c.id,
         _M.c.email,
-        _window_sum(SCOPE_MAILBOX).label("sent"),
-        _window_sum(SCOPE_MAILBOX_BOUNCE).label("bounced"),
-        _window_sum(SCOPE_MAILBOX_COMPLAINT).label("complaints"),
+        _window_sum(CounterScope.MAILBOX).label("sent"),
+        _window_sum(CounterScope.MAILBOX_BOUNCE).label("bounced"),
+        _window_sum(CounterScope.MAILBOX_COMPLAINT).label("complaints"),
     )
     .where(
         _M.c.phase == MailboxPhase.HEALTHY.value,
@@ -491,7 +491,7 @@ class Monitor:
                 key = f"warn:{box.id}:{day}"
                 if key in told:
                     continue
-                ledger.write_event(
+                write_event(
                     conn, kind="bounce_warning", severity="warning", subject_type="mailbox",
                     subject_id=box.id, at=now, message=f"{box.email}: {reason}",
                     data={"key": key, "rate": rate},

@@ -51,9 +51,9 @@ from sqlalchemy import Connection, delete, select, update
 
 from outreach_tui.config import Settings
 from outreach_tui.core.days import local_day
-from outreach_tui.core.states import LeadStatus
-from outreach_tui.db import ledger
+from outreach_tui.core.states import CounterScope, LeadStatus
 from outreach_tui.db import tables as t
+from outreach_tui.db.repos.counters import increment_counter
 from outreach_tui.engine.inbox.reply_lookups import (
     INSERT_AUDIT,
     INSERT_EVENT,
@@ -70,13 +70,11 @@ from outreach_tui.engine.inbox.reply_lookups import (
     bracketed,
     clean,
 )
-from outreach_tui.engine.sending.mailbox_pool import SCOPE_MAILBOX_BOUNCE, SCOPE_MAILBOX_COMPLAINT
 from outreach_tui.engine.sending.sequences import stop_lead
 from outreach_tui.mail.inbound import SUPPRESSING_KINDS, InboundAnalysis, ReplyKind
 
 log = logging.getLogger(__name__)
 
-SCOPE_MAILBOX_SOFT_BOUNCE = "mailbox_soft_bounce"
 
 #: A person answered: the sequence stops.
 HUMAN_KINDS = frozenset({"interested", "not_interested", "unsubscribe", "wrong_person", "other"})
@@ -364,7 +362,7 @@ class ReplyEffects:
             done.append("rescheduled")
         if c.kind == "bounce_hard":
             if count:
-                ledger.increment_counter(conn, SCOPE_MAILBOX_BOUNCE, c.mailbox_email, day)
+                increment_counter(conn, CounterScope.MAILBOX_BOUNCE, c.mailbox_email, day)
                 _event(
                     conn,
                     kind="hard_bounce",
@@ -400,12 +398,12 @@ class ReplyEffects:
                 self._audit(conn, c, now, "bounce", f"hard bounce {c.status_code or ''}".strip())
                 done.append("lead_bounced")
         if c.kind == "bounce_soft" and count:
-            ledger.increment_counter(conn, SCOPE_MAILBOX_SOFT_BOUNCE, c.mailbox_email, day)
+            increment_counter(conn, CounterScope.MAILBOX_SOFT_BOUNCE, c.mailbox_email, day)
             self._audit(conn, c, now, "bounce", f"soft bounce {c.status_code or ''}".strip())
             done.append("soft_bounce_counted")
         if c.kind == "complaint":
             if count:
-                ledger.increment_counter(conn, SCOPE_MAILBOX_COMPLAINT, c.mailbox_email, day)
+                increment_counter(conn, CounterScope.MAILBOX_COMPLAINT, c.mailbox_email, day)
                 _event(
                     conn,
                     kind="complaint",
@@ -562,12 +560,12 @@ class ReplyEffects:
                 .values(status=undone.value, updated_at=now)
             )
         scope = {
-            "bounce_hard": SCOPE_MAILBOX_BOUNCE,
-            "bounce_soft": SCOPE_MAILBOX_SOFT_BOUNCE,
-            "complaint": SCOPE_MAILBOX_COMPLAINT,
+            "bounce_hard": CounterScope.MAILBOX_BOUNCE,
+            "bounce_soft": CounterScope.MAILBOX_SOFT_BOUNCE,
+            "complaint": CounterScope.MAILBOX_COMPLAINT,
         }.get(old)
         if scope is not None:
-            ledger.increment_counter(conn, scope, c.mailbox_email, day, by=-1)
+            increment_counter(conn, scope, c.mailbox_email, day, by=-1)
         new = _replace(c, kind=kind)
         effects = me._effects(conn, new, now, suppress=True, count=True)
         conn.execute(
@@ -680,7 +678,7 @@ def _postpone(conn: Connection, lead_id: int, resume: datetime, now: datetime) -
 def _add_suppression(
     conn: Connection, *, value: str, reason: str, source: str, at: datetime, created_by: str
 ) -> bool:
-    """`ledger.add_suppression` of an address, with prebuilt statements: True when new."""
+    """`add_suppression` of an address, with prebuilt statements: True when new."""
     value = value.strip().lower()
     if SUPPRESSION_EXISTS.execute(conn, {"kind": "address", "value": value}).first() is not None:
         return False
@@ -709,7 +707,7 @@ def _audit_row(
     subject: str | None,
     attempt_id: int | None,
 ) -> dict[str, Any]:
-    """The row `ledger.write_audit` writes."""
+    """The row `write_audit` writes."""
     return {
         "user_id": user_id,
         "lead_email": lead_email,
@@ -734,7 +732,7 @@ def _event(
     message: str,
     data: dict[str, Any],
 ) -> None:
-    """The row `ledger.write_event` writes, with a prebuilt statement."""
+    """The row `write_event` writes, with a prebuilt statement."""
     INSERT_EVENT.execute(
         conn,
         {

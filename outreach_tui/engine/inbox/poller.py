@@ -31,12 +31,12 @@ from sqlalchemy.exc import IntegrityError
 
 from outreach_tui.config import Settings
 from outreach_tui.core.errors import ConfigError
-from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
+from outreach_tui.db.repos.journal import write_event
 from outreach_tui.db.session import DriverStatement, read_tx, write_tx
 from outreach_tui.engine.clock import Clock
 from outreach_tui.engine.inbox.effects import Applied, InboundMessage, ReplyEffects
-from outreach_tui.engine.inbox.reply_model import ModelRound
+from outreach_tui.engine.inbox.reply_model import ModelRound, classifier_from_settings
 from outreach_tui.mail.imap import (
     FetchedMessage,
     FolderState,
@@ -46,6 +46,7 @@ from outreach_tui.mail.imap import (
 )
 from outreach_tui.mail.inbound import InboundAnalysis
 from outreach_tui.mail.reply_llm import LlmClassifier
+from outreach_tui.secrets import secret_getter
 
 log = logging.getLogger(__name__)
 
@@ -117,16 +118,21 @@ def default_analyser() -> Analyser:
 
 def endpoint_for(mailbox: Any, settings: Settings) -> ImapEndpoint:
     port = int(mailbox.imap_port or 993)
+    label = f"{mailbox.email} (IMAP {mailbox.imap_host}:{port})"
     return ImapEndpoint(
         host=mailbox.imap_host,
         port=port,
         username=mailbox.imap_user or mailbox.smtp_user or mailbox.email,
-        password_ref=mailbox.imap_password_ref or mailbox.smtp_password_ref,
+        password=secret_getter(
+            mailbox.imap_password_ref or mailbox.smtp_password_ref,
+            key="imap_password",
+            where=label,
+        ),
         security="starttls" if mailbox.imap_security == "starttls" else "tls",
         verify_tls=bool(mailbox.verify_tls),
         ca_file=settings.tls.ca_file,
         timeout=settings.replies.imap_timeout_seconds,
-        label=f"{mailbox.email} (IMAP {mailbox.imap_host}:{port})",
+        label=label,
     )
 
 
@@ -263,7 +269,7 @@ class Poller:
         if not self.settings.replies.llm_base_url:
             return None
         if self._classifier is None:
-            self._classifier = LlmClassifier.from_settings(self.settings.replies)
+            self._classifier = classifier_from_settings(self.settings.replies)
         return ModelRound(self._classifier) if self._classifier is not None else None
 
     # -- database work (worker threads) --------------------------------------------------------
@@ -297,7 +303,7 @@ class Poller:
                 .where(c.c.mailbox_id == mailbox_id, c.c.folder == state.name)
                 .values(uidvalidity=state.uidvalidity, last_uid=0, updated_at=now)
             )
-            ledger.write_event(
+            write_event(
                 conn,
                 kind="uidvalidity_changed",
                 severity="warning",
@@ -435,7 +441,7 @@ class Poller:
                 )
                 .values(last_uid=message.uid, updated_at=now)
             )
-            ledger.write_event(
+            write_event(
                 conn,
                 kind="reply_unapplied",
                 severity="warning",
@@ -478,7 +484,7 @@ class Poller:
 
     def _event(self, box: Any, kind: str, severity: str, message: str) -> None:
         with write_tx(self.db) as conn:
-            ledger.write_event(
+            write_event(
                 conn,
                 kind=kind,
                 severity=severity,

@@ -24,8 +24,9 @@ from sqlalchemy import Connection, Engine, select, update
 from outreach_tui.config import Settings
 from outreach_tui.core.errors import ConfigError
 from outreach_tui.core.states import AttemptState, EnrollmentState
-from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
+from outreach_tui.db.repos.journal import write_audit, write_event
+from outreach_tui.db.repos.mailboxes import mailbox_by_id
 from outreach_tui.db.session import read_tx, write_tx
 from outreach_tui.engine.clock import Clock
 from outreach_tui.engine.inbox.poller import ClientFactory, endpoint_for
@@ -147,7 +148,7 @@ class Reconciler:
                     t.attempt.c.id == attempt_id, t.attempt.c.state == AttemptState.UNKNOWN.value
                 )
             ).first()
-            mailbox = ledger.mailbox_by_id(conn, mailbox_id)
+            mailbox = mailbox_by_id(conn, mailbox_id)
             if attempt is None or mailbox is None:
                 return
             now = self.clock.now()
@@ -202,7 +203,7 @@ class Reconciler:
         self, conn: Connection, attempt: Any, result: str, where: str, now: datetime
     ) -> None:
         """The audit row of a settled unknown outcome."""
-        ledger.write_audit(
+        write_audit(
             conn,
             user_id=self.operator_id,
             policy_result=result,
@@ -224,7 +225,7 @@ class Reconciler:
             ).scalar()
             if last == message:  # said already: every cycle would repeat it
                 return
-            ledger.write_event(
+            write_event(
                 conn,
                 kind="attempt_unknown",
                 severity="warning",

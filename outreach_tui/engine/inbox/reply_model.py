@@ -16,13 +16,38 @@ import logging
 
 import httpx
 
+from outreach_tui.config import RepliesSettings
+from outreach_tui.core.errors import ConfigError
 from outreach_tui.mail.inbound import InboundAnalysis
 from outreach_tui.mail.reply_llm import LlmClassifier, refine
+from outreach_tui.secrets import resolve_secret
 
 log = logging.getLogger(__name__)
 
 #: Questions to the model in flight at once (one mailbox's cycle).
 MODEL_CONCURRENCY = 4
+
+
+def classifier_from_settings(settings: RepliesSettings) -> LlmClassifier | None:
+    """The classifier `[replies]` describes; None when no `llm_base_url` is set.
+
+    A key reference that does not resolve (the default env:OPENAI_API_KEY unset, say, for a
+    local model) means requests go without an Authorization header; it is logged.
+    """
+    if not settings.llm_base_url:
+        return None
+    key: str | None = None
+    if settings.llm_api_key:
+        try:
+            key = resolve_secret(settings.llm_api_key, key="replies.llm_api_key")
+        except ConfigError as exc:
+            log.warning("reply classification model without a key: %s", exc)
+    return LlmClassifier(
+        base_url=settings.llm_base_url.rstrip("/"),
+        model=settings.llm_model,
+        api_key=key,
+        timeout_seconds=settings.llm_timeout_seconds,
+    )
 
 
 def wants_model(analysis: InboundAnalysis) -> bool:

@@ -20,8 +20,8 @@ from sqlalchemy import Engine, select, update
 
 from outreach_tui.config import Settings
 from outreach_tui.core.errors import InputError
-from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
+from outreach_tui.db.repos.journal import write_audit
 from outreach_tui.db.session import read_tx, write_tx
 from outreach_tui.engine.clock import Clock
 from outreach_tui.engine.inbox.effects import ReplyEffects, reply_subject
@@ -130,7 +130,7 @@ class Inbox:
     def _mark_answered(self, reply_id: int, outcome: SendOutcome) -> None:
         with write_tx(self.db) as conn:
             conn.execute(update(t.reply).where(t.reply.c.id == reply_id).values(handled=True))
-            ledger.write_audit(
+            write_audit(
                 conn,
                 user_id=self.operator_id,
                 policy_result="reply_sent",

@@ -26,9 +26,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from outreach_tui.core.addresses import normalize_address
 from outreach_tui.core.errors import InputError
+from outreach_tui.core.region import parent_domains
 from outreach_tui.core.states import LeadStatus
-from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
+from outreach_tui.db.repos.journal import write_audit
 from outreach_tui.db.session import read_tx, write_tx
 from outreach_tui.engine.clock import Clock
 
@@ -334,7 +335,7 @@ def ingest_leads(
 
     with write_tx(db) as conn:
         where = f" into campaign {campaign}" if campaign else ""
-        ledger.write_audit(
+        write_audit(
             conn, user_id=operator_id, policy_result="imported", at=now,
             reason=f"leads from {source}{where}: {report.summary()}",
         )  # fmt: skip
@@ -390,7 +391,7 @@ _ANY_SUPPRESSION = select(t.suppression.c.id).limit(1)
 def _mark_suppressed(conn: Connection, batch: _Batch) -> None:
     if conn.execute(_ANY_SUPPRESSION).first() is None:
         return
-    parents = sorted({p for d in batch.domains for p in ledger.parent_domains(d)})
+    parents = sorted({p for d in batch.domains for p in parent_domains(d)})
     suppressed_domains: set[str] = set()
     suppressed_addresses: set[str] = set()
     for values in (sorted(batch.rows), parents):
@@ -400,7 +401,7 @@ def _mark_suppressed(conn: Connection, batch: _Batch) -> None:
     if not suppressed_domains and not suppressed_addresses:
         return
     for email, lead in batch.rows.items():
-        domain_hit = any(p in suppressed_domains for p in ledger.parent_domains(lead[_DOMAIN]))
+        domain_hit = any(p in suppressed_domains for p in parent_domains(lead[_DOMAIN]))
         if domain_hit or email in suppressed_addresses:
             lead[_STATUS] = LeadStatus.SUPPRESSED.value
 

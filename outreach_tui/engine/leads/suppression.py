@@ -13,8 +13,9 @@ from sqlalchemy import Engine, delete, func, select
 from outreach_tui.core.addresses import normalize_address, normalize_domain
 from outreach_tui.core.errors import InputError
 from outreach_tui.core.states import LeadStatus, SuppressionKind
-from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
+from outreach_tui.db.repos.journal import write_audit
+from outreach_tui.db.repos.suppression import add_suppression
 from outreach_tui.db.session import read_tx, write_tx
 from outreach_tui.engine.clock import Clock
 
@@ -50,12 +51,12 @@ class SuppressionService:
         kind, normalised = parse_entry(value, kind)
         now = self.clock.now()
         with write_tx(self.db) as conn:
-            added = ledger.add_suppression(
+            added = add_suppression(
                 conn, kind=kind, value=normalised, reason=reason, source=source, at=now,
                 created_by=self.operator_id,
             )  # fmt: skip
             if added:
-                ledger.write_audit(
+                write_audit(
                     conn, user_id=self.operator_id, policy_result="suppressed",
                     reason=f"{kind} {normalised} added to suppression: {reason or 'no reason'}",
                     at=now, lead_email=normalised if kind == "address" else None,
@@ -73,7 +74,7 @@ class SuppressionService:
                 )
             )
             if result.rowcount:
-                ledger.write_audit(
+                write_audit(
                     conn, user_id=self.operator_id, policy_result="unsuppressed",
                     reason=f"{kind} {normalised} removed from suppression", at=now,
                     lead_email=normalised if kind == "address" else None,
@@ -127,7 +128,7 @@ class SuppressionService:
         now = self.clock.now()
         with write_tx(self.db) as conn:
             for kind, value, reason in entries:
-                if ledger.add_suppression(
+                if add_suppression(
                     conn, kind=kind, value=value, reason=reason or "imported",
                     source=source or f"import:{path.name}", at=now, created_by=self.operator_id,
                 ):  # fmt: skip
@@ -135,7 +136,7 @@ class SuppressionService:
                     _mark_leads(conn, kind, value, now)
                 else:
                     report.already_present += 1
-            ledger.write_audit(
+            write_audit(
                 conn, user_id=self.operator_id, policy_result="suppressed",
                 reason=f"imported {report.added} suppression entries from {path.name}", at=now,
             )  # fmt: skip

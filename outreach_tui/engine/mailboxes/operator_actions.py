@@ -11,8 +11,8 @@ from sqlalchemy import Engine, select, update
 
 from outreach_tui.core.errors import InputError
 from outreach_tui.core.states import MailboxPhase
-from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
+from outreach_tui.db.repos.journal import write_audit, write_event
 from outreach_tui.db.session import write_tx
 from outreach_tui.engine.clock import Clock
 
@@ -52,7 +52,7 @@ class OperatorActions:
             ).rowcount
             if not changed:
                 return False
-            ledger.write_event(
+            write_event(
                 conn,
                 kind="phase_change",
                 severity="warning" if paused else "info",
@@ -63,7 +63,7 @@ class OperatorActions:
                 + (f" ({reason})" if reason else ""),
                 data={"from": row.phase, "to": phase.value, "by": self.operator_id},
             )
-            ledger.write_audit(
+            write_audit(
                 conn,
                 user_id=self.operator_id,
                 policy_result=f"mailbox_{phase.value.lower()}",
@@ -101,7 +101,7 @@ class OperatorActions:
             ).rowcount
             if changed:
                 verb = "paused" if paused else "resumed"
-                ledger.write_event(
+                write_event(
                     conn,
                     kind="domain_paused" if paused else "domain_resumed",
                     severity="warning" if paused else "info",
@@ -110,7 +110,7 @@ class OperatorActions:
                     at=now,
                     message=f"{name} {verb} by {self.operator_id}",
                 )
-                ledger.write_audit(
+                write_audit(
                     conn,
                     user_id=self.operator_id,
                     policy_result=f"domain_{verb}",
@@ -131,7 +131,7 @@ class OperatorActions:
                 .values(handled=handled)
             ).rowcount
             if changed:
-                ledger.write_audit(
+                write_audit(
                     conn,
                     user_id=self.operator_id,
                     policy_result="reply_handled" if handled else "reply_reopened",

@@ -14,8 +14,8 @@ from outreach_tui.core.errors import HeaderInjection, InputError
 from outreach_tui.core.headers import check_header_value
 from outreach_tui.core.policy import idempotency_key
 from outreach_tui.core.states import AttemptState
-from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
+from outreach_tui.db.repos.journal import write_audit
 from outreach_tui.db.session import read_tx, write_tx
 from outreach_tui.engine.clock import Clock
 from outreach_tui.engine.sending.sequences import stop_enrollment
@@ -110,7 +110,7 @@ class ApprovalQueue:
                 .values(**values)
             )
             for row in rows:
-                ledger.write_audit(
+                write_audit(
                     conn,
                     user_id=self.operator_id,
                     policy_result=result,
@@ -160,7 +160,7 @@ class ApprovalQueue:
                     updated_at=now,
                 )
             )
-            ledger.write_audit(
+            write_audit(
                 conn,
                 user_id=self.operator_id,
                 policy_result="edited",

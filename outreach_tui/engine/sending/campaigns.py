@@ -38,8 +38,8 @@ from outreach_tui.core.errors import InputError
 from outreach_tui.core.states import CampaignStatus, EnrollmentState
 from outreach_tui.core.templates import check_template
 from outreach_tui.core.window import SendWindow
-from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
+from outreach_tui.db.repos.journal import write_audit
 from outreach_tui.db.session import read_tx, write_tx
 from outreach_tui.engine.clock import Clock
 
@@ -214,7 +214,7 @@ class CampaignService:
                     for index, step in enumerate(spec.steps, start=1)
                 ],
             )
-            ledger.write_audit(
+            write_audit(
                 conn,
                 user_id=self.operator_id,
                 policy_result="campaign_created",
@@ -254,7 +254,7 @@ class CampaignService:
                 )
             ).rowcount
             if changed:
-                ledger.write_audit(
+                write_audit(
                     conn,
                     user_id=self.operator_id,
                     policy_result=f"campaign_{status.value}",
@@ -342,7 +342,7 @@ class CampaignService:
                     .values(status=CampaignStatus.FINISHED.value, finished_at=now)
                 )
                 for name in names:
-                    ledger.write_audit(
+                    write_audit(
                         conn,
                         user_id=self.operator_id,
                         policy_result="campaign_finished",

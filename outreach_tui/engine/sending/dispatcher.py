@@ -47,21 +47,20 @@ from outreach_tui.core.rotation import pacing_gap
 from outreach_tui.core.states import (
     AttemptState,
     CampaignStatus,
+    CounterScope,
     EnrollmentState,
     ErrorClass,
     LeadStatus,
     MailboxPhase,
 )
-from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
+from outreach_tui.db.repos.attempts import mark_interrupted_unknown
+from outreach_tui.db.repos.counters import increment_counter
+from outreach_tui.db.repos.journal import write_event
 from outreach_tui.db.session import DriverStatement, read_tx, write_tx
 from outreach_tui.engine.clock import Clock
 from outreach_tui.engine.sending import leases
-from outreach_tui.engine.sending.mailbox_pool import (
-    SCOPE_MAILBOX_BOUNCE,
-    blocked_reason,
-    mailboxes_at_limit,
-)
+from outreach_tui.engine.sending.mailbox_pool import blocked_reason, mailboxes_at_limit
 from outreach_tui.engine.sending.pipeline import LEASE_LOST, SendOutcome, SendPipeline
 from outreach_tui.engine.sending.planner import CampaignPlan, load_campaigns
 from outreach_tui.engine.sending.sequences import (
@@ -439,8 +438,11 @@ class Dispatcher:
             )
         elif status == "failed":
             if outcome.error_class is ErrorClass.HARD_BOUNCE:
-                ledger.increment_counter(
-                    conn, SCOPE_MAILBOX_BOUNCE, mailbox.email, local_day(now, self.settings.tz)
+                increment_counter(
+                    conn,
+                    CounterScope.MAILBOX_BOUNCE,
+                    mailbox.email,
+                    local_day(now, self.settings.tz),
                 )
                 if enrollment is not None:
                     stop_lead(
@@ -481,7 +483,7 @@ class Dispatcher:
         """Mailboxes taken over from a holder whose lease expired (it died, or stalled):
         its sends in flight may or may not have gone out, so they become `unknown` (never
         re-sent blindly) and their sequences wait for the operator, as after a crash."""
-        found = ledger.mark_interrupted_unknown(conn, now, mailbox_ids=mailbox_ids)
+        found = mark_interrupted_unknown(conn, now, mailbox_ids=mailbox_ids)
         if not found:
             return
         reason = "the process sending it stopped; outcome unknown, not resent"
@@ -493,7 +495,7 @@ class Dispatcher:
         for enrollment_id in enrollments:
             hold_enrollment(conn, enrollment_id, reason, now)
         for attempt_id in found:
-            ledger.write_event(
+            write_event(
                 conn, kind="attempt_unknown", severity="warning", subject_type="attempt",
                 subject_id=attempt_id, at=now, message=reason,
             )  # fmt: skip

@@ -15,14 +15,9 @@ from sqlalchemy import Connection, bindparam, func, select
 from outreach_tui.config import Settings
 from outreach_tui.core.days import local_day
 from outreach_tui.core.rotation import MailboxCandidate
-from outreach_tui.core.states import AttemptState, MailboxPhase
+from outreach_tui.core.states import AttemptState, CounterScope, MailboxPhase
 from outreach_tui.core.warmup import WarmupRamp, effective_daily_limit
 from outreach_tui.db import tables as t
-
-SCOPE_MAILBOX = "mailbox"  # sends accepted (the pipeline's counter)
-SCOPE_MAILBOX_BOUNCE = "mailbox_bounce"  # hard bounces (SMTP time and DSNs from the inbox)
-SCOPE_MAILBOX_COMPLAINT = "mailbox_complaint"  # spam complaints (feedback loops)
-SCOPE_MAILBOX_YELLOW = "mailbox_yellow"  # YELLOW-health leads planned
 
 #: Days over which the recent bounce rate is measured.
 BOUNCE_WINDOW_DAYS = 7
@@ -86,7 +81,7 @@ def mailboxes_at_limit(
     sent = dict(
         conn.execute(
             select(_DC.c.key, _DC.c.count).where(
-                _DC.c.scope == SCOPE_MAILBOX,
+                _DC.c.scope == CounterScope.MAILBOX,
                 _DC.c.key.in_([row.email for row in rows]),
                 _DC.c.day == today,
             )
@@ -147,10 +142,10 @@ _MAILBOXES = select(
     t.sending_domain.c.paused.label("domain_paused"),
     # What rotation needs besides the row, in the same statement: per mailbox a few seeks
     # on covering indexes instead of grouping every counter row of the window.
-    _counter(SCOPE_MAILBOX, today_only=True).label("sent_today"),
-    _counter(SCOPE_MAILBOX, today_only=False).label("sent_recent"),
-    _counter(SCOPE_MAILBOX_BOUNCE, today_only=False).label("bounced_recent"),
-    _counter(SCOPE_MAILBOX_YELLOW, today_only=True).label("yellow_today"),
+    _counter(CounterScope.MAILBOX, today_only=True).label("sent_today"),
+    _counter(CounterScope.MAILBOX, today_only=False).label("sent_recent"),
+    _counter(CounterScope.MAILBOX_BOUNCE, today_only=False).label("bounced_recent"),
+    _counter(CounterScope.MAILBOX_YELLOW, today_only=True).label("yellow_today"),
     select(func.count())
     .where(t.attempt.c.mailbox_id == _M.c.id, t.attempt.c.state.in_(OPEN_ATTEMPT_STATES))
     .scalar_subquery()

@@ -35,8 +35,20 @@ from outreach_tui.core.policy import PolicyDecision, evaluate, idempotency_key
 from outreach_tui.core.region import domain_of
 from outreach_tui.core.retry import next_retry_at
 from outreach_tui.core.states import AttemptState, EnrollmentState, ErrorClass, LeadStatus
-from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
+from outreach_tui.db.records import MailboxRecord
+from outreach_tui.db.repos.attempts import mark_interrupted_unknown, record_idempotency
+from outreach_tui.db.repos.counters import (
+    cap_scopes,
+    concurrent_transactions_bound,
+    consume_caps,
+    lock_scopes,
+)
+from outreach_tui.db.repos.journal import write_audit, write_event
+from outreach_tui.db.repos.leads import get_or_create_lead
+from outreach_tui.db.repos.mailboxes import mailbox_by_email, mailbox_by_id
+from outreach_tui.db.repos.policy import gather_facts
+from outreach_tui.db.repos.suppression import add_suppression
 from outreach_tui.db.session import (
     ConcurrentWrites,
     DriverStatement,
@@ -55,6 +67,7 @@ from outreach_tui.mail.message import (
     unsubscribe_url,
 )
 from outreach_tui.mail.smtp import DeliveryResult, MailSender, SmtpEndpoint
+from outreach_tui.secrets import secret_getter
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -104,7 +117,7 @@ class SendOutcome:
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     attempt: Any  # a Row, or the values just inserted
-    mailbox: Row[Any]
+    mailbox: MailboxRecord
     decision: PolicyDecision
 
 
@@ -240,7 +253,7 @@ class SendPipeline:
             # transactions run on lanes of their own, several at once (db/session.py).
             self._writes = ConcurrentWrites(db, settings.scheduler.db_connections)
             with db.connect() as conn:
-                concurrency = ledger.concurrent_transactions_bound(conn)
+                concurrency = concurrent_transactions_bound(conn)
             self._cap_locks = CapLockChooser(self.limits, concurrency)
         else:
             if db_thread:
@@ -266,11 +279,11 @@ class SendPipeline:
         now = self.clock.now()
         sender, recipient = sender.strip().lower(), recipient.strip().lower()
         with read_tx(self.db) as conn:
-            mailbox = ledger.mailbox_by_email(conn, sender)
+            mailbox = mailbox_by_email(conn, sender)
             lead_status = conn.execute(
                 select(t.lead.c.status).where(t.lead.c.email == recipient)
             ).scalar()
-            facts = ledger.gather_facts(
+            facts = gather_facts(
                 conn,
                 operator_id=self.operator_id,
                 sender=sender,
@@ -326,7 +339,7 @@ class SendPipeline:
             # mailboxes it holds are its sends in flight. The leases of local processes that
             # are gone are freed first, so what a dead process left is judged here.
             leases.release_dead_local(conn)
-            found = ledger.mark_interrupted_unknown(conn, now, unless_leased=True)
+            found = mark_interrupted_unknown(conn, now, unless_leased=True)
             # Their sequences wait for the operator (or the Sent folder), as after any
             # unknown outcome; left `queued` they would wait for nothing, unseen.
             conn.execute(
@@ -344,7 +357,7 @@ class SendPipeline:
                 )
             )
             for attempt_id in found:
-                ledger.write_event(
+                write_event(
                     conn,
                     kind="attempt_unknown",
                     severity="warning",
@@ -393,23 +406,27 @@ class SendPipeline:
             next_attempt_at=outcome.next_attempt_at,
         )
 
-    def endpoint_for(self, mailbox: Row[Any]) -> SmtpEndpoint:
+    def endpoint_for(self, mailbox: MailboxRecord) -> SmtpEndpoint:
         return SmtpEndpoint(
             host=mailbox.smtp_host,
             port=mailbox.smtp_port,
             security="tls" if mailbox.smtp_security == "tls" else "starttls",
             username=mailbox.smtp_user or mailbox.email,
-            password_ref=mailbox.smtp_password_ref,
+            password=secret_getter(
+                mailbox.smtp_password_ref, key=f"SMTP password of {mailbox.email}"
+            ),
             verify_tls=bool(mailbox.verify_tls),
             timeout=self.settings.smtp_send_timeout,
             ca_file=self.settings.tls.ca_file,
             label=mailbox.email,
         )
 
-    def _payload(self, attempt: Row[Any], mailbox: Row[Any]) -> bytes:
+    def _payload(self, attempt: Row[Any], mailbox: MailboxRecord) -> bytes:
         return build_message(self._outgoing(attempt, mailbox))
 
-    def _outgoing(self, attempt: Row[Any], mailbox: Row[Any], **overrides: Any) -> OutgoingMessage:
+    def _outgoing(
+        self, attempt: Row[Any], mailbox: MailboxRecord, **overrides: Any
+    ) -> OutgoingMessage:
         sending = self.settings.sending
         fields: dict[str, Any] = {
             "sender_email": mailbox.email,
@@ -446,20 +463,18 @@ class SendPipeline:
             # into "bcc: x@evil", which the SMTP client then sent to x@evil.
             recipient = normalize_address(request.recipient_email)
         except InputError as exc:
-            ledger.write_audit(
+            write_audit(
                 conn, user_id=self.operator_id, policy_result="blocked", reason=str(exc),
                 at=now, lead_email=request.recipient_email[:320], sender_email=sender,
                 subject=request.subject,
             )  # fmt: skip
             return SendOutcome("blocked", str(exc))
-        mailbox = ledger.mailbox_by_email(conn, sender)
+        mailbox = mailbox_by_email(conn, sender)
         if mailbox is None:
             return SendOutcome("blocked", f"no mailbox is configured for {sender}")
-        lead = ledger.get_or_create_lead(conn, recipient, source="send", at=now)
+        lead = get_or_create_lead(conn, recipient, source="send", at=now)
         if self.shared:
-            ledger.lock_scopes(
-                conn, *ledger.cap_scopes(self.operator_id, domain_of(recipient), mailbox.email)
-            )
+            lock_scopes(conn, *cap_scopes(self.operator_id, domain_of(recipient), mailbox.email))
         key = idempotency_key(sender, recipient, request.subject)
         decision = self._decide(
             conn, mailbox, lead.email, lead.status, request.subject, key, now, None, None
@@ -488,7 +503,7 @@ class SendPipeline:
         )
         if injection is not None or not decision.allowed:
             reason = injection or decision.reason
-            ledger.write_audit(
+            write_audit(
                 conn,
                 user_id=self.operator_id,
                 policy_result="blocked",
@@ -527,7 +542,7 @@ class SendPipeline:
             "updated_at": now,
         }
         attempt_id = int(_ATTEMPT_INSERT.execute(conn, values).scalar_one())
-        ledger.write_audit(
+        write_audit(
             conn,
             user_id=self.operator_id,
             policy_result="allowed",
@@ -562,7 +577,7 @@ class SendPipeline:
             return SendOutcome("skipped", "not waiting to be sent", attempt_id=attempt_id)
         if attempt.next_attempt_at is not None and attempt.next_attempt_at > now:
             return SendOutcome("skipped", "not due yet", attempt_id=attempt_id)
-        mailbox = ledger.mailbox_by_id(conn, attempt.mailbox_id)
+        mailbox = mailbox_by_id(conn, attempt.mailbox_id)
         if mailbox is None:
             return self._reject(conn, attempt, "its mailbox no longer exists", now)
         if self.shared:
@@ -578,9 +593,9 @@ class SendPipeline:
             # far from the caps, exclusive near them (every worker's sends take turns).
             day = local_day(now, self.settings.tz)
             lock_modes = self._cap_locks.modes(day, attempt.recipient_domain)
-            ledger.lock_scopes(
+            lock_scopes(
                 conn,
-                *ledger.cap_scopes(self.operator_id, attempt.recipient_domain, mailbox.email),
+                *cap_scopes(self.operator_id, attempt.recipient_domain, mailbox.email),
                 shared=lock_modes.as_tuple(),
             )
         decision = self._decide(
@@ -620,7 +635,7 @@ class SendPipeline:
         ).first()
         if claimed is None:
             return SendOutcome("skipped", "taken by another sender", attempt_id=attempt_id)
-        ledger.write_audit(
+        write_audit(
             conn,
             user_id=self.operator_id,
             policy_result="allowed",
@@ -638,7 +653,7 @@ class SendPipeline:
     def _decide(
         self,
         conn: Connection,
-        mailbox: Row[Any],
+        mailbox: MailboxRecord,
         recipient: str,
         lead_status: str | None,
         subject: str,
@@ -647,7 +662,7 @@ class SendPipeline:
         campaign_id: int | None,
         exclude_attempt: int | None,
     ) -> PolicyDecision:
-        facts = ledger.gather_facts(
+        facts = gather_facts(
             conn,
             operator_id=self.operator_id,
             sender=mailbox.email,
@@ -692,7 +707,7 @@ class SendPipeline:
                 updated_at=now,
             )
         )
-        ledger.write_audit(
+        write_audit(
             conn,
             user_id=self.operator_id,
             policy_result="blocked",
@@ -716,7 +731,7 @@ class SendPipeline:
             .where(t.attempt.c.id == attempt.id)
             .values(next_attempt_at=later, policy_result="deferred", updated_at=now)
         )
-        ledger.write_audit(
+        write_audit(
             conn,
             user_id=self.operator_id,
             policy_result="blocked",
@@ -742,7 +757,7 @@ class SendPipeline:
         self,
         conn: Connection,
         attempt: Row[Any],
-        mailbox: Row[Any],
+        mailbox: MailboxRecord,
         result: DeliveryResult,
         then: AfterSend | None,
     ) -> SendOutcome:
@@ -766,7 +781,7 @@ class SendPipeline:
         return outcome
 
     def _finalize(
-        self, conn: Connection, attempt: Row[Any], mailbox: Row[Any], result: DeliveryResult,
+        self, conn: Connection, attempt: Row[Any], mailbox: MailboxRecord, result: DeliveryResult,
         now: datetime,
     ) -> SendOutcome:  # fmt: skip
         """Runs inside a write transaction that commits before the caller hears the outcome.
@@ -800,7 +815,7 @@ class SendPipeline:
                 "updated_at": now,
             },
         )
-        ledger.record_idempotency(conn, attempt.idempotency_key, attempt.id, now)
+        record_idempotency(conn, attempt.idempotency_key, attempt.id, now)
         _LEAD_CONTACTED.execute(
             conn,
             {"lead_id": attempt.lead_id, "status": LeadStatus.CONTACTED.value,
@@ -808,12 +823,12 @@ class SendPipeline:
         )  # fmt: skip
 
     def _consume_caps(
-        self, conn: Connection, attempt: Row[Any], mailbox: Row[Any], now: datetime
+        self, conn: Connection, attempt: Row[Any], mailbox: MailboxRecord, now: datetime
     ) -> None:
         """The caps' counters after a final 250. On PostgreSQL under the operator's lock,
         taken before the counter rows' own locks (the order every transaction keeps)."""
         day = local_day(now, self.settings.tz)
-        ledger.consume_caps(
+        consume_caps(
             conn,
             attempt.operator_id,
             attempt.recipient_domain,
@@ -822,7 +837,9 @@ class SendPipeline:
             shared=self.shared and self._cap_locks.operator_shared(day),
         )
 
-    def settle_sent(self, conn: Connection, attempt: Row[Any], mailbox: Row[Any], why: str) -> None:
+    def settle_sent(
+        self, conn: Connection, attempt: Row[Any], mailbox: MailboxRecord, why: str
+    ) -> None:
         """An `unknown` attempt turned out to have been accepted (found in the mailbox's Sent
         folder): consume exactly what a final 250 would have consumed."""
         now = self.clock.now()
@@ -836,7 +853,7 @@ class SendPipeline:
         self,
         conn: Connection,
         attempt: Row[Any],
-        mailbox: Row[Any],
+        mailbox: MailboxRecord,
         result: DeliveryResult,
         error_class: ErrorClass,
         now: datetime,
@@ -850,7 +867,7 @@ class SendPipeline:
         }
         if error_class is ErrorClass.UNKNOWN_OUTCOME:
             self._set_attempt(conn, attempt.id, state=AttemptState.UNKNOWN.value, **common)
-            ledger.write_event(
+            write_event(
                 conn, kind="attempt_unknown", severity="warning", subject_type="attempt",
                 subject_id=attempt.id, at=now,
                 message=f"send to {attempt.recipient_email} may or may not have been accepted; "
@@ -859,7 +876,7 @@ class SendPipeline:
             return SendOutcome("unknown", _SHORT_MESSAGES[error_class], error_class=error_class)
         if error_class is ErrorClass.HARD_BOUNCE:
             self._set_attempt(conn, attempt.id, state=AttemptState.FAILED.value, **common)
-            ledger.add_suppression(
+            add_suppression(
                 conn, kind="address", value=attempt.recipient_email,
                 reason=f"hard bounce: {result.code} {result.response}"[:300],
                 source=f"bounce:attempt:{attempt.id}", at=now, created_by=self.operator_id,
@@ -869,7 +886,7 @@ class SendPipeline:
                 .where(t.lead.c.id == attempt.lead_id)
                 .values(status=LeadStatus.BOUNCED.value, updated_at=now)
             )
-            ledger.write_event(
+            write_event(
                 conn, kind="hard_bounce", severity="warning", subject_type="mailbox",
                 subject_id=mailbox.id, at=now,
                 message=f"{attempt.recipient_email} rejected by the server ({result.code}); "
@@ -879,7 +896,7 @@ class SendPipeline:
             return SendOutcome("failed", _SHORT_MESSAGES[error_class], error_class=error_class)
         if error_class in (ErrorClass.REJECTED_MESSAGE, ErrorClass.INVALID_MESSAGE):
             self._set_attempt(conn, attempt.id, state=AttemptState.FAILED.value, **common)
-            ledger.write_event(
+            write_event(
                 conn, kind="message_rejected", severity="warning", subject_type="mailbox",
                 subject_id=mailbox.id, at=now,
                 message=f"message to {attempt.recipient_email} refused ({result.code})",
@@ -889,7 +906,7 @@ class SendPipeline:
 
         # Transient, or the mailbox's fault: nothing consumed, retried with backoff.
         if error_class.counts_against_mailbox:
-            ledger.write_event(
+            write_event(
                 conn, kind="mailbox_health", severity="critical"
                 if error_class in (ErrorClass.AUTH, ErrorClass.TLS) else "warning",
                 subject_type="mailbox", subject_id=mailbox.id, at=now,
@@ -924,7 +941,7 @@ class SendPipeline:
         conn.execute(_ATTEMPT_UPDATE, {"attempt_id": attempt_id, **values})
 
 
-def _mailbox_limit(mailbox: Row[Any] | None) -> int | None:
+def _mailbox_limit(mailbox: MailboxRecord | None) -> int | None:
     if mailbox is None:
         return None
     limit = mailbox.daily_limit

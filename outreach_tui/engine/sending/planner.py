@@ -28,12 +28,13 @@ from sqlalchemy import Connection, Engine, Row, bindparam, insert, or_, select, 
 from outreach_tui.config import Settings
 from outreach_tui.core.days import local_day, next_day_start_utc
 from outreach_tui.core.policy import idempotency_key
-from outreach_tui.core.region import domain_of, infer_region
+from outreach_tui.core.region import domain_of, infer_region, parent_domains
 from outreach_tui.core.rotation import MailboxCandidate, choose_mailbox, is_eligible
 from outreach_tui.core.rotation import rank as rotation_rank
 from outreach_tui.core.states import (
     AttemptState,
     CampaignStatus,
+    CounterScope,
     EnrollmentState,
     LeadStatus,
     MailboxPhase,
@@ -41,12 +42,12 @@ from outreach_tui.core.states import (
 from outreach_tui.core.templates import MissingVariable, TemplateSyntaxError, render
 from outreach_tui.core.verification import WAITING_FOR_VERIFICATION
 from outreach_tui.core.window import SendWindow
-from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
+from outreach_tui.db.repos.counters import increment_counter
 from outreach_tui.db.session import DriverStatement, write_tx
 from outreach_tui.engine.clock import Clock
 from outreach_tui.engine.sending import leases
-from outreach_tui.engine.sending.mailbox_pool import SCOPE_MAILBOX_YELLOW, PoolMailbox, load_pool
+from outreach_tui.engine.sending.mailbox_pool import PoolMailbox, load_pool
 from outreach_tui.engine.sending.sequences import stop_enrollments
 from outreach_tui.mail.message import new_message_id
 
@@ -504,7 +505,7 @@ class Planner:
         if audits:
             conn.execute(insert(t.audit_log), audits)
         for email, count in yellow_planned.items():
-            ledger.increment_counter(conn, SCOPE_MAILBOX_YELLOW, email, today, count)
+            increment_counter(conn, CounterScope.MAILBOX_YELLOW, email, today, count)
 
     def _stop_reason(self, item: Any, suppressed: set[str]) -> str | None:
         if LeadStatus(item.status).final:
@@ -638,7 +639,7 @@ def _enrollment_row(item: Any, now: datetime, **changes: Any) -> dict[str, Any]:
 def _suppressed(conn: Connection, due: list[Row[Any]]) -> set[str]:
     """Addresses and domains (with their parents) of this batch that are suppressed."""
     addresses = {item.email for item in due}
-    domains = {parent for item in due for parent in ledger.parent_domains(item.domain)}
+    domains = {parent for item in due for parent in parent_domains(item.domain)}
     rows = conn.execute(
         select(t.suppression.c.kind, t.suppression.c.value).where(
             or_(
@@ -650,7 +651,7 @@ def _suppressed(conn: Connection, due: list[Row[Any]]) -> set[str]:
     hits = {value for kind, value in rows if kind == "address"}
     suppressed_domains = {value for kind, value in rows if kind == "domain"}
     for item in due:
-        if any(p in suppressed_domains for p in ledger.parent_domains(item.domain)):
+        if any(p in suppressed_domains for p in parent_domains(item.domain)):
             hits.add(item.domain)
     return hits
 

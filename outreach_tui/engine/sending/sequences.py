@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, or_, select, update
 
 from outreach_tui.core.states import AttemptState, EnrollmentState, LeadStatus
-from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
+from outreach_tui.db.repos.journal import write_audit
 from outreach_tui.db.session import DriverStatement
 
 #: Attempts that have not reached a server yet: a stopped sequence withdraws them.
@@ -184,7 +184,7 @@ def withdraw_unsent(
         )
     )
     for r in rows:
-        ledger.write_audit(
+        write_audit(
             conn,
             user_id=operator_id,
             policy_result="withdrawn",

@@ -19,11 +19,17 @@ from outreach_tui.config import Settings
 from outreach_tui.core.addresses import normalize_address
 from outreach_tui.core.days import local_day
 from outreach_tui.core.rotation import choose_mailbox, pacing_gap
-from outreach_tui.core.states import AttemptState, CampaignStatus, EnrollmentState, LeadStatus
+from outreach_tui.core.states import (
+    AttemptState,
+    CampaignStatus,
+    CounterScope,
+    EnrollmentState,
+    LeadStatus,
+)
 from outreach_tui.core.templates import MissingVariable, TemplateSyntaxError
 from outreach_tui.core.verification import WAITING_FOR_VERIFICATION
-from outreach_tui.db import ledger
 from outreach_tui.db import tables as t
+from outreach_tui.db.repos.suppression import suppression_hits
 from outreach_tui.db.session import read_tx
 from outreach_tui.engine.clock import Clock
 from outreach_tui.engine.sending import leases
@@ -77,7 +83,7 @@ class Explainer:
             lead = conn.execute(select(t.lead).where(t.lead.c.email == address)).first()
             if lead is None:
                 return [WhyLine("lead", None, f"no lead with the address {address}")]
-            by_address, by_domain = ledger.suppression_hits(conn, address)
+            by_address, by_domain = suppression_hits(conn, address)
             if by_address:
                 lines.append(WhyLine("suppression", None, f"{address} is on the suppression list"))
             if by_domain:
@@ -376,7 +382,7 @@ class Explainer:
                         t.daily_counter.c.scope, t.daily_counter.c.key, t.daily_counter.c.count
                     ).where(
                         t.daily_counter.c.day == local_day(now, tz),
-                        t.daily_counter.c.scope.in_([ledger.SCOPE_USER, ledger.SCOPE_DOMAIN]),
+                        t.daily_counter.c.scope.in_([CounterScope.USER, CounterScope.DOMAIN]),
                     )
                 )
             }
@@ -388,7 +394,7 @@ class Explainer:
         user_used: Counter[date] = Counter()
         today = local_day(now, tz)
         for (scope, key), n in counts.items():
-            if scope == ledger.SCOPE_DOMAIN:
+            if scope == CounterScope.DOMAIN:
                 domain_used[(key, today)] = n
             elif key == self.pipeline.operator_id:
                 user_used[today] = n

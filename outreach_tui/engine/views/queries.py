@@ -15,17 +15,12 @@ from sqlalchemy import Engine, func, select
 
 from outreach_tui.config import Settings
 from outreach_tui.core.days import day_start_utc, local_day
-from outreach_tui.core.states import AttemptState, MailboxPhase
+from outreach_tui.core.states import AttemptState, CounterScope, MailboxPhase
 from outreach_tui.db import tables as t
 from outreach_tui.db.session import read_tx
 from outreach_tui.engine.sending.leases import MAILBOX_PREFIX
-from outreach_tui.engine.sending.mailbox_pool import (
-    SCOPE_MAILBOX,
-    SCOPE_MAILBOX_BOUNCE,
-    load_pool,
-)
+from outreach_tui.engine.sending.mailbox_pool import load_pool
 
-SCOPE_MAILBOX_COMPLAINT = "mailbox_complaint"
 SPARK_DAYS = 14
 
 
@@ -222,7 +217,7 @@ class Queries:
         with read_tx(self.db) as conn:
             sent_today = conn.execute(
                 select(func.coalesce(func.sum(t.daily_counter.c.count), 0)).where(
-                    t.daily_counter.c.scope == SCOPE_MAILBOX, t.daily_counter.c.day == today
+                    t.daily_counter.c.scope == CounterScope.MAILBOX, t.daily_counter.c.day == today
                 )
             ).scalar()
             by_state: dict[str, int] = dict(
@@ -287,7 +282,11 @@ class Queries:
                     t.daily_counter.c.count,
                 ).where(
                     t.daily_counter.c.scope.in_(
-                        [SCOPE_MAILBOX, SCOPE_MAILBOX_BOUNCE, SCOPE_MAILBOX_COMPLAINT]
+                        [
+                            CounterScope.MAILBOX,
+                            CounterScope.MAILBOX_BOUNCE,
+                            CounterScope.MAILBOX_COMPLAINT,
+                        ]
                     ),
                     t.daily_counter.c.day >= first,
                 )
@@ -303,12 +302,14 @@ class Queries:
         rows = []
         for box in sorted(pool.values(), key=lambda b: b.row.email):
             email = box.row.email
-            sent = per_day.get((SCOPE_MAILBOX, email), {})
+            sent = per_day.get((CounterScope.MAILBOX, email), {})
             week = [today - timedelta(days=i) for i in range(7)]
             sent_week = sum(sent.get(d, 0) for d in week)
-            bounced = sum(per_day.get((SCOPE_MAILBOX_BOUNCE, email), {}).get(d, 0) for d in week)
+            bounced = sum(
+                per_day.get((CounterScope.MAILBOX_BOUNCE, email), {}).get(d, 0) for d in week
+            )
             complained = sum(
-                per_day.get((SCOPE_MAILBOX_COMPLAINT, email), {}).get(d, 0) for d in week
+                per_day.get((CounterScope.MAILBOX_COMPLAINT, email), {}).get(d, 0) for d in week
             )
             attempted = sent_week + bounced
             rows.append(

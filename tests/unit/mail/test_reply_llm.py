@@ -8,6 +8,7 @@ import json
 import pytest
 
 from outreach_tui.config import RepliesSettings
+from outreach_tui.engine.inbox.reply_model import classifier_from_settings
 from outreach_tui.mail.inbound import analyse
 from outreach_tui.mail.reply_llm import LlmClassifier, parse_label, refine
 
@@ -38,7 +39,7 @@ def classifier(httpserver, monkeypatch, **overrides) -> LlmClassifier:
         llm_api_key="env:TEST_LLM_KEY",
         llm_timeout_seconds=overrides.pop("timeout", 5),
     )
-    made = LlmClassifier.from_settings(settings)
+    made = classifier_from_settings(settings)
     assert made is not None
     return made
 
@@ -131,14 +132,14 @@ async def test_rule_decisions_and_bounces_are_never_sent_to_the_model(httpserver
 
 @pytest.mark.asyncio
 async def test_no_base_url_means_no_classifier():
-    assert LlmClassifier.from_settings(RepliesSettings()) is None
+    assert classifier_from_settings(RepliesSettings()) is None
     analysis = analyse(OTHER_REPLY)
     assert await refine(analysis, None) is analysis
 
 
 def test_unset_key_reference_sends_without_authorization(monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    made = LlmClassifier.from_settings(RepliesSettings(llm_base_url="http://127.0.0.1:9/v1/"))
+    made = classifier_from_settings(RepliesSettings(llm_base_url="http://127.0.0.1:9/v1/"))
 
     assert made is not None
     assert (made.api_key, made.base_url) == (None, "http://127.0.0.1:9/v1")
