@@ -22,6 +22,7 @@ from pathlib import Path
 
 from bench.common import median, peak_rss_mb, result_line, workdir
 from outreach_tui.db import migrate
+from outreach_tui.db.database import Database
 from outreach_tui.db.session import make_engine
 from outreach_tui.engine.clock import SimulatedClock
 from outreach_tui.engine.leads.ingest import import_leads_csv
@@ -98,8 +99,9 @@ def fresh_db(path: Path) -> str:
 
 def run_import(csv_path: Path, db_path: Path) -> tuple[float, int]:
     engine = make_engine(fresh_db(db_path))
+    db = Database(engine)
     start = time.perf_counter()
-    report = import_leads_csv(engine, csv_path, clock=SimulatedClock(NOW), operator_id="bench")
+    report = import_leads_csv(db, csv_path, clock=SimulatedClock(NOW), operator_id="bench")
     elapsed = time.perf_counter() - start
     engine.dispose()
     return elapsed, report.imported

@@ -7,7 +7,17 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["send_pipeline", "engine", "console", "verify", "monitor", "replies", "scale"]
+SCRIPTS = [
+    "send_pipeline",
+    "engine",
+    "console",
+    "verify",
+    "monitor",
+    "replies",
+    "replies_text",
+    "bounces",
+    "scale",
+]
 
 
 def main() -> int:

@@ -109,8 +109,9 @@ def prepare(config: Path, tmp: Path, messages: int) -> None:
     try:
         engine.campaigns.create(load_campaign_file(campaign))
         import_leads_csv(
-            engine.db, leads, clock=engine.clock, operator_id=engine.operator_id, campaign="Bench"
-        )
+            engine.ctx.db, leads, clock=engine.clock, operator_id=engine.operator_id,
+            campaign="Bench",
+        )  # fmt: skip
         while engine.plan().planned:
             pass
     finally:

@@ -317,7 +317,7 @@ async def soak(directory: Path, minutes: float, sim_step: float, leads_per_day: 
                 for campaign, part in (("Guest posts Q1", rows[:half]),
                                        ("Partnerships", rows[half:])):  # fmt: skip
                     report = await asyncio.to_thread(
-                        ingest_leads, engine.db, part, clock=clock,
+                        ingest_leads, engine.ctx.db, part, clock=clock,
                         operator_id=engine.operator_id, campaign=campaign, source="soak",
                     )  # fmt: skip
                     figures.imported += report.imported

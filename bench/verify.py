@@ -104,6 +104,7 @@ rate_limit_seconds = {args.rate_limit}
 greylist_retry_seconds = {args.greylist_retry}
 timeout_seconds = 5
 probe_port = {PROBE_PORT}
+allow_networks = ["127.0.0.0/8"]   # the world's MX hosts are on loopback
 
 [dns]
 nameservers = ["127.0.0.1:{DNS_PORT}"]

@@ -9,9 +9,9 @@ import click
 from outreach_tui.cli.context import CliContext, friendly_errors, pass_ctx
 from outreach_tui.core.states import CampaignStatus
 from outreach_tui.core.templates import template_variables
-from outreach_tui.engine.sending.campaigns import CampaignSpec, load_campaign_file
+from outreach_tui.engine import CampaignSpec, load_campaign_file
 
-#: What a template may use for every lead (engine/sending/planner.py `lead_variables`); any other
+#: What a template may use for every lead (engine/sending/plans.py `lead_variables`); any other
 #: name must be a column of the lead's CSV.
 LEAD_FIELDS = ("email", "domain", "first_name", "last_name", "company", "website",
                "sender_name", "sender_email")  # fmt: skip

@@ -5,15 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import click
-from sqlalchemy import select
 
 from outreach_tui.cli.context import CliContext, friendly_errors, pass_ctx
 from outreach_tui.core.days import local_day
 from outreach_tui.core.errors import InputError
 from outreach_tui.core.warmup import CapacityDay, PoolMember, capacity_by_day
-from outreach_tui.db import tables as t
-from outreach_tui.db.session import read_tx
-from outreach_tui.engine.clock import SystemClock
+from outreach_tui.engine import SystemClock
 
 
 @click.command("capacity")
@@ -126,21 +123,5 @@ def target_line(plan: list[CapacityDay], target: int, user_cap: int | None) -> s
 
 
 def configured_pool(state: CliContext) -> tuple[list[PoolMember], int]:
-    engine = state.engine()
-    tz = engine.settings.tz
-    m = t.mailbox
-    with read_tx(engine.db) as conn:
-        rows = conn.execute(
-            select(m.c.phase, m.c.daily_limit, m.c.warmup_started, m.c.phase_changed_at,
-                   m.c.domain_id)
-        ).all()  # fmt: skip
-    members = [
-        PoolMember(
-            phase=row.phase,
-            fixed_limit=row.daily_limit,
-            warmup_started=row.warmup_started,
-            phase_started=local_day(row.phase_changed_at, tz) if row.phase_changed_at else None,
-        )
-        for row in rows
-    ]
-    return members, len({row.domain_id for row in rows})
+    """The configured mailboxes as capacity planning sees them, and their sending domains."""
+    return state.engine().queries.capacity_pool()

@@ -11,8 +11,7 @@ import click
 
 from outreach_tui.cli.context import EXIT_BLOCKED, CliContext, friendly_errors, pass_ctx
 from outreach_tui.core.dnshealth import CheckResult, CheckStatus
-from outreach_tui.engine import Engine
-from outreach_tui.engine.guard.dnscheck import DomainCheckReport
+from outreach_tui.engine import DomainCheckReport, Engine
 
 _MARK = {
     CheckStatus.OK: "ok",

@@ -7,15 +7,15 @@ from pathlib import Path
 import click
 
 from outreach_tui.cli.context import CliContext, friendly_errors, pass_ctx
-from outreach_tui.engine.views.exports import EXPORTS, export_csv
+from outreach_tui.engine import EXPORT_NAMES
 
 
 @click.command("export")
-@click.argument("what", type=click.Choice(sorted(EXPORTS)))
+@click.argument("what", type=click.Choice(sorted(EXPORT_NAMES)))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @pass_ctx
 @friendly_errors
 def export_group(state: CliContext, what: str, output: Path) -> None:
     """Export a table to CSV (formula cells neutralised for spreadsheets)."""
-    count = export_csv(state.engine().db, what, output)
+    count = state.engine().export(what, output)
     click.echo(f"wrote {count} rows to {output}")

@@ -11,8 +11,6 @@ import click
 from outreach_tui.cli.context import CliContext, friendly_errors, pass_ctx
 from outreach_tui.core.csvsafe import neutralise_cell
 from outreach_tui.core.states import LeadStatus
-from outreach_tui.engine.leads.ingest import import_leads_csv, page_leads
-from outreach_tui.engine.leads.lead_verification import LeadVerifier
 
 #: Bad rows printed in full; the rest are counted.
 SHOWN_ERRORS = 50
@@ -41,10 +39,7 @@ def import_leads(state: CliContext, file: Path, campaign: str | None) -> None:
 
     Bad rows are listed by line and skipped; the rest are imported.
     """
-    engine = state.engine()
-    report = import_leads_csv(
-        engine.db, file, clock=engine.clock, operator_id=engine.operator_id, campaign=campaign
-    )
+    report = state.engine().import_leads(file, campaign=campaign)
     echo_errors(report.errors, report.rejected)
     click.echo(report.summary())
 
@@ -57,9 +52,9 @@ def import_leads(state: CliContext, file: Path, campaign: str | None) -> None:
 @friendly_errors
 def list_leads(state: CliContext, status: str | None, limit: int, offset: int) -> None:
     """Show leads, a page at a time (email, status, name, company, timezone, source)."""
-    for row in page_leads(state.engine().db, status=status, limit=limit, offset=offset):
-        name = " ".join(p for p in (row["first_name"], row["last_name"]) if p)
-        cells = (row["email"], row["status"], name, row["company"], row["timezone"], row["source"])
+    for lead in state.engine().leads_page(status=status, limit=limit, offset=offset):
+        name = " ".join(p for p in (lead.first_name, lead.last_name) if p)
+        cells = (lead.email, lead.status, name, lead.company, lead.timezone, lead.source)
         click.echo("\t".join(neutralise_cell(c) for c in cells))
 
 
@@ -72,7 +67,7 @@ def verify_leads(state: CliContext, campaign: str | None, no_smtp: bool) -> None
     """Verify the leads not verified yet that are enrolled in active campaigns (or in
     CAMPAIGN): status, score and health (GREEN/YELLOW/RED) are written to each lead."""
     engine = state.engine()
-    verifier = LeadVerifier(engine.db, engine.settings, engine.clock)
+    verifier = engine.lead_verifier
     batch = engine.settings.verify.batch_size
     totals: Counter[str] = Counter()
 

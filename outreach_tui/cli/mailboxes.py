@@ -9,7 +9,6 @@ import click
 from outreach_tui.cli.context import CliContext, friendly_errors, pass_ctx
 from outreach_tui.cli.leads import echo_errors
 from outreach_tui.core.csvsafe import neutralise_cell
-from outreach_tui.engine.mailboxes.import_csv import import_mailboxes_csv, mailbox_rows
 
 
 @click.group("mailboxes")
@@ -26,11 +25,7 @@ def import_mailboxes(state: CliContext, file: Path) -> None:
 
     Passwords must be secret references (env:NAME, file:PATH, keyring:SERVICE/USER).
     """
-    engine = state.engine()
-    report = import_mailboxes_csv(
-        engine.db, file, clock=engine.clock,
-        warmup_new=engine.settings.warmup.new_mailboxes, tz=engine.settings.tz,
-    )  # fmt: skip
+    report = state.engine().import_mailboxes(file)
     echo_errors(report.errors, len(report.errors))
     click.echo(f"imported {report.imported}, rejected {report.rejected}")
 
@@ -40,8 +35,8 @@ def import_mailboxes(state: CliContext, file: Path) -> None:
 @friendly_errors
 def list_mailboxes(state: CliContext) -> None:
     """Show mailboxes: email, phase, daily limit, SMTP server, certificate checking."""
-    for row in mailbox_rows(state.engine().db):
-        limit = "warmup" if row["daily_limit"] is None else row["daily_limit"]
-        tls = "verify_tls=on" if row["verify_tls"] else "verify_tls=OFF"
-        cells = (row["email"], row["phase"], limit, f"{row['smtp_host']}:{row['smtp_port']}", tls)
+    for box in state.engine().mailbox_list():
+        limit = "warmup" if box.daily_limit is None else box.daily_limit
+        tls = "verify_tls=on" if box.verify_tls else "verify_tls=OFF"
+        cells = (box.email, box.phase, limit, f"{box.smtp_host}:{box.smtp_port}", tls)
         click.echo("\t".join(neutralise_cell(c) for c in cells))

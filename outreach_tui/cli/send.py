@@ -11,7 +11,7 @@ import click
 from outreach_tui.cli.context import EXIT_BLOCKED, CliContext, friendly_errors, pass_ctx
 from outreach_tui.core.addresses import normalize_address
 from outreach_tui.core.errors import InputError
-from outreach_tui.engine.sending.pipeline import SendOutcome, SendRequest
+from outreach_tui.engine import SendOutcome, SendRequest
 
 
 @click.command("send")
@@ -43,7 +43,7 @@ def send_command(
         try:
             return await engine.send(request)
         finally:
-            await engine.transport.close()
+            await engine.close_connections()
 
     outcome = asyncio.run(run())
     if outcome.sent:

@@ -9,7 +9,6 @@ import click
 
 from outreach_tui.cli.context import CliContext, friendly_errors, pass_ctx
 from outreach_tui.core.csvsafe import neutralise_cell
-from outreach_tui.engine.views.exports import export_csv
 
 KIND = click.Choice(["address", "domain"])
 
@@ -53,8 +52,8 @@ def remove(state: CliContext, value: str, kind: str | None) -> None:
 def list_entries(state: CliContext, search: str, limit: int, offset: int) -> None:
     """Show entries, a page at a time."""
     service = state.engine().suppression
-    for row in service.page(offset=offset, limit=limit, search=search):
-        cells = (row["kind"], row["value"], row["reason"], row["source"])
+    for entry in service.page(offset=offset, limit=limit, search=search):
+        cells = (entry.kind, entry.value, entry.reason, entry.source)
         click.echo("\t".join(neutralise_cell(c) for c in cells))
 
 
@@ -79,5 +78,5 @@ def import_entries(state: CliContext, file: Path) -> None:
 @friendly_errors
 def export_entries(state: CliContext, output: Path) -> None:
     """Write the list to a CSV file."""
-    count = export_csv(state.engine().db, "suppression", output)
+    count = state.engine().export("suppression", output)
     click.echo(f"wrote {count} rows to {output}")

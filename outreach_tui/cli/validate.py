@@ -29,9 +29,7 @@ from outreach_tui.cli.context import CliContext, friendly_errors, pass_ctx
 from outreach_tui.core.csvsafe import neutralise_cell
 from outreach_tui.core.errors import InputError
 from outreach_tui.core.verification import FIELDS, VerificationResult, VerificationStatus
-from outreach_tui.engine.leads.domain_insight import MemoryInsightStore
-from outreach_tui.engine.leads.verifier import Verifier
-from outreach_tui.mail.dns import make_resolver
+from outreach_tui.engine import MemoryInsightStore, build_verifier
 
 #: Lines handed from the reading thread to the event loop at a time.
 CHUNK = 500
@@ -306,11 +304,10 @@ def validate_command(
                 yield email
 
     async def run() -> None:
-        resolver = make_resolver(settings.dns.nameservers, timeout=verify.timeout_seconds)
         # The run's own bounded domain cache, not the database: a list of any size runs in
         # flat, small memory (the database stack alone would double it).
         store = MemoryInsightStore(capacity=20_000)
-        verifier = Verifier(verify, resolver, store, smtp=not no_smtp)
+        verifier = build_verifier(verify, settings.dns, store, smtp=not no_smtp)
         async for result in verifier.verify_stream(addresses()):
             writer.write(result)
             counts[result.status.value] += 1

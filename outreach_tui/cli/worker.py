@@ -11,7 +11,8 @@ from outreach_tui.cli.context import CliContext, friendly_errors, pass_ctx
 from outreach_tui.config import Settings
 from outreach_tui.core.csvsafe import neutralise_cell
 from outreach_tui.core.errors import ConfigError
-from outreach_tui.engine.runtime.worker import Mode, run_worker
+from outreach_tui.engine import WorkerMode as Mode
+from outreach_tui.engine import run_worker
 from outreach_tui.secrets import resolve_secret
 
 

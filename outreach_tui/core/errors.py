@@ -2,17 +2,14 @@
 
     OutreachError
     ├── ConfigError              a config file, key or secret reference is wrong
-    ├── InputError               data from outside (CSV row, address, header value) is unusable
-    │   └── HeaderInjection      CR/LF/NUL would reach a message header
-    └── SendError                the send pipeline could not deliver
-        ├── PolicyBlocked        a policy rule refused the send (an audit row says which)
-        ├── TransientSendError   4xx or network trouble: retried later, nothing consumed
-        ├── PermanentSendError   5xx for this recipient or message
-        ├── MailboxError         auth/TLS/connection: the sending mailbox is at fault
-        └── UnknownOutcome       the server may or may not have accepted: never re-sent blindly
+    └── InputError               data from outside (CSV row, address, header value) is unusable
+        └── HeaderInjection      CR/LF/NUL would reach a message header
 
 Every error carries a short sentence fit for an operator's screen (`str(err)`); details belong
 in the log, which callers write with `logger.exception` or `detail`.
+
+A send that fails is not an exception: the pipeline returns a `SendOutcome` whose status and
+`core.states.ErrorClass` say what happened and who pays (engine/sending/values.py).
 """
 
 from __future__ import annotations
@@ -36,27 +33,3 @@ class InputError(OutreachError):
 
 class HeaderInjection(InputError):
     """A value bound for a message header contains CR, LF or NUL."""
-
-
-class SendError(OutreachError):
-    """The send pipeline could not deliver a message."""
-
-
-class PolicyBlocked(SendError):
-    """A policy rule refused the send."""
-
-
-class TransientSendError(SendError):
-    """A temporary failure: retried later with backoff, nothing consumed."""
-
-
-class PermanentSendError(SendError):
-    """A permanent failure for this recipient or message."""
-
-
-class MailboxError(SendError):
-    """Authentication, TLS or connection failure: counts against the sending mailbox."""
-
-
-class UnknownOutcome(SendError):
-    """The connection broke after the message was handed over; acceptance is unknown."""

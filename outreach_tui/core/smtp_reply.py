@@ -2,7 +2,9 @@
 
 RFC 3463: class 2/4/5 = success/transient/permanent; subject X.1.x is addressing (the
 recipient does not exist), X.7.x is policy or security (the server refused *us*, which says
-nothing about the recipient's existence).
+nothing about the recipient's existence). Only a 4xx or 5xx is read as a refusal: a reply that
+cannot be read, or a code the stage did not call for, is a retry before the final "." and
+unknown after it.
 """
 
 from __future__ import annotations
@@ -46,8 +48,36 @@ def parse_enhanced(text: str) -> EnhancedCode | None:
     return EnhancedCode(int(match.group(1)), int(match.group(2)), int(match.group(3)))
 
 
-def classify_reply(stage: Stage, code: int, text: str) -> ErrorClass:
-    """Map a non-2xx reply to who pays: retry later, the recipient, the message or the mailbox."""
+#: Stages before the session is ready: a reply that cannot be read there is the server's
+#: trouble (retried, counted against the mailbox's server).
+_SETUP = (Stage.CONNECT, Stage.GREETING, Stage.AUTH)
+
+
+def is_refusal(code: int | None) -> bool:
+    """A 4xx or 5xx: a reply the stage rules read. Anything else where a 250 (or 354) was
+    due, e.g. aiosmtplib's -1 for a line it could not parse (9,000 bytes, no digits), a
+    1xx/3xx/6xx, or another 2xx, says nothing about the recipient or the message."""
+    return code is not None and 400 <= code < 600
+
+
+def classify_unreadable(stage: Stage) -> ErrorClass:
+    """The class of a reply that is not a refusal (see `is_refusal`), by stage.
+
+    After the final "." the server had the whole message and may have queued it (RFC 1047):
+    unknown, never a refusal (a resend could duplicate it). Before it, nothing was handed
+    over: a retry, never a hard bounce or a refused sender."""
+    if stage is Stage.DATA_END:
+        return ErrorClass.UNKNOWN_OUTCOME
+    if stage in _SETUP:
+        return ErrorClass.CONNECTION
+    return ErrorClass.TRANSIENT
+
+
+def classify_reply(stage: Stage, code: int | None, text: str) -> ErrorClass:
+    """Map a reply other than the one expected to who pays: retry later, the recipient, the
+    message or the mailbox; a reply that is no refusal goes by `classify_unreadable`."""
+    if code is None or not is_refusal(code):
+        return classify_unreadable(stage)
     if 400 <= code < 500:
         return ErrorClass.TRANSIENT
     enhanced = parse_enhanced(text)

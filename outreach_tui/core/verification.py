@@ -3,7 +3,7 @@
 Pure: the verifier (engine/leads/verifier.py) does the looking up and the talking; this module
 decides what the answers mean.
 
-Score and health per status (health bands from DESIGN.md: 80-100 GREEN, 50-79 YELLOW,
+Score and health per status (health bands: 80-100 GREEN, 50-79 YELLOW,
 0-49 RED; RED never reaches a send queue, YELLOW is capped per mailbox per day):
 
 ==================  =====  ======  ==================================================
@@ -13,8 +13,10 @@ VALID                  95  GREEN   the primary MX accepted this mailbox and refu
                                    random one (or is a provider that answers truly)
 CATCH_ALL              60  YELLOW  the domain accepts any mailbox: deliverable, unknown
 GREYLISTED             55  YELLOW  still deferred after a retry on a fresh connection
-UNKNOWN                50  YELLOW  the probe was refused (5.7.x), the DNS failed, or
-                                   the server said nothing we can read
+UNKNOWN                50  YELLOW  the probe was refused (5.7.x), the DNS failed, the
+                                   server said nothing we can read, or the mail host
+                                   is at an internal address (not probed, see
+                                   core/probe_targets.py)
 UNKNOWN (no probe)     70  YELLOW  the domain takes mail, the mailbox was not asked
                                    (``--no-smtp``, ``[verify] no_probe_domains``)
 TIMEOUT                50  YELLOW  the server (or DNS) did not answer in time: often a
@@ -80,7 +82,7 @@ WAITING_FOR_VERIFICATION = "waiting for verification"
 
 
 def health_for(score: int) -> Health:
-    """The DESIGN.md bands: 80-100 GREEN, 50-79 YELLOW, 0-49 RED."""
+    """The health bands: 80-100 GREEN, 50-79 YELLOW, 0-49 RED."""
     if score >= 80:
         return Health.GREEN
     if score >= 50:
@@ -93,7 +95,7 @@ FIELDS = ("email", "status", "score", "health", "mx_host", "smtp_code", "detail"
 
 @dataclass(frozen=True, slots=True)
 class VerificationResult:
-    """One verified address, with the fields of the `validate` contract (DESIGN.md)."""
+    """One verified address, with the fields of the `validate` contract (docs/ARCHITECTURE.md)."""
 
     email: str
     status: VerificationStatus

@@ -4,12 +4,12 @@
     with db.write() as conn: ...         a write transaction (from a thread)
     await db.run_write(fn)               a write transaction from the event loop
 
-`run_write` is the same write transaction for code on the event loop: on SQLite a
-`GroupCommit` (units queued while a commit is under way share the next transaction and its
-one fsync, the COMMIT off the loop's thread); on PostgreSQL `ConcurrentWrites` (each unit a
-transaction of its own, several at once on lanes). Either way `fn(conn)` must be pure
-database work, since it may run a second time alone, and the caller hears its result only
-once it is committed.
+`run_write` is the same write transaction for code on the event loop (db/write_lanes.py):
+on SQLite a `GroupCommit` (units queued while a commit is under way share the next
+transaction and its one fsync, the COMMIT off the loop's thread); on PostgreSQL
+`ConcurrentWrites` (each unit a transaction of its own, several at once on lanes). Either
+way `fn(conn)` must be pure database work, since it may run a second time alone, and the
+caller hears its result only once it is committed.
 
 `shared` says whether several processes may write at once (PostgreSQL): the code that
 needs database locks (caps, claims, leases) asks it here and nowhere else.
@@ -24,7 +24,8 @@ from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
 
-from outreach_tui.db.session import ConcurrentWrites, GroupCommit, read_tx, write_tx
+from outreach_tui.db.session import read_tx, write_tx
+from outreach_tui.db.write_lanes import ConcurrentWrites, GroupCommit
 
 T = TypeVar("T")
 

@@ -215,7 +215,7 @@ class OutreachAttempt(SQLModel, table=True):
 
 
 class AuditLog(SQLModel, table=True):
-    """One row per decision. Field names are a contract (DESIGN.md)."""
+    """One row per decision. Field names are a contract (docs/ARCHITECTURE.md)."""
 
     __tablename__ = "audit_log"
 

@@ -98,6 +98,16 @@ class AttemptRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class AttemptToSend(AttemptRecord):
+    """An attempt on its way to the server: its row, the footer address of its campaign, and
+    its lead's address and status (what the policy check needs, read in the same statement)."""
+
+    postal_address: str | None
+    lead_email: str
+    lead_status: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class LeadRecord:
     """A `lead` row."""
 
@@ -118,6 +128,66 @@ class LeadRecord:
     source: str | None
     created_at: datetime
     updated_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    """A `sequence_step` row: one step of a campaign's sequence."""
+
+    id: int
+    campaign_id: int
+    position: int
+    """1-based."""
+    subject: str | None
+    """None: a threaded "Re:" of the first step's subject."""
+    body: str
+    delay_days: float
+
+
+@dataclass(frozen=True, slots=True)
+class SendingDomainRecord:
+    """A `sending_domain` row: its paused flag and what the last DNS check stored."""
+
+    id: int
+    name: str
+    paused: bool
+    paused_reason: str | None
+    paused_at: datetime | None
+    spf_ok: bool | None
+    dkim_ok: bool | None
+    dmarc_ok: bool | None
+    blocklisted: bool | None
+    dns_checked_at: datetime | None
+    dns_detail: dict[str, Any] | None
+    dkim_selectors: list[str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class SuppressionRecord:
+    """A `suppression` row: an address or a whole domain that is never written to."""
+
+    id: int
+    kind: str
+    value: str
+    reason: str
+    source: str
+    created_by: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DomainInsightRecord:
+    """A `domain_insight` row: what the verifier learnt about a recipient domain."""
+
+    domain: str
+    mx_hosts: list[str] | None
+    mx_status: str | None
+    catch_all: bool | None
+    disposable: bool
+    one_rcpt_per_session: bool
+    probe_refused: bool
+    checked_at: datetime
+    expires_at: datetime
 
 
 def columns(

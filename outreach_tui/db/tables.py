@@ -1,4 +1,7 @@
-"""SQLAlchemy Core handles on the SQLModel tables, for hot paths that skip the ORM."""
+"""The tables as SQLAlchemy Core `Table`s, one name each: what the repositories (db/repos)
+build every statement from. The schema itself is declared once, as the SQLModel classes of
+db/models.py (which the migrations' autogenerate compares against); nothing in the project
+uses the ORM's sessions or model instances."""
 
 from __future__ import annotations
 

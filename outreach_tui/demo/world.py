@@ -11,6 +11,7 @@ what the engine makes of real-looking mail.
 Nothing leaves the machine: the engine sends through the real SMTP transport to the sink on
 127.0.0.1 (demo/sink.py), which hands each message to this world. Every decision the world
 makes is derived from the recipient and a seed, so the same sandbox plays the same way twice.
+What the sandbox starts with (mailboxes, campaigns, leads, history) is demo/seed.py.
 """
 
 from __future__ import annotations
@@ -30,16 +31,7 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
-
-from outreach_tui.config import Settings, load_settings
-from outreach_tui.core.days import local_day
-from outreach_tui.core.states import CounterScope
-from outreach_tui.db import tables as t
-from outreach_tui.db.repos.counters import increment_counter
-from outreach_tui.db.repos.journal import write_event
-from outreach_tui.db.repos.suppression import add_suppression
-from outreach_tui.db.session import write_tx
+from outreach_tui.db.repos.sandbox import next_delivery_uid
 from outreach_tui.demo.messages import (
     HUMAN_TEXT,
     Sent,
@@ -47,59 +39,12 @@ from outreach_tui.demo.messages import (
     delivery_status,
     human_reply,
 )
+from outreach_tui.demo.seed import BAD_MAILBOX, PASSWORD_ENV, sandbox_settings, seed_world
 from outreach_tui.engine import Engine, build_engine
 from outreach_tui.engine.clock import Clock, SystemClock
 from outreach_tui.engine.inbox.effects import Applied, InboundMessage
-from outreach_tui.engine.leads.ingest import ingest_leads
-from outreach_tui.engine.sending.campaigns import CampaignSpec
 
 log = logging.getLogger(__name__)
-
-PASSWORD_ENV = "OUTREACH_SANDBOX_PASSWORD"
-
-MAILBOXES = [
-    ("alex@brand-news.com", "Alex"),
-    ("sam@brand-news.com", "Sam"),
-    ("kim@brandmail.io", "Kim"),
-    ("lee@brandmail.io", "Lee"),
-    ("noor@outreach-hq.net", "Noor"),
-    ("max@outreach-hq.net", "Max"),
-]
-#: This one's list is bad: the monitor pauses it within a minute of sending.
-BAD_MAILBOX = "max@outreach-hq.net"
-
-FIRST = [
-    "Anna",
-    "Ben",
-    "Chloé",
-    "Dev",
-    "Eva",
-    "Farid",
-    "Greta",
-    "Hugo",
-    "Ines",
-    "Jonas",
-    "Kai",
-    "Lena",
-    "Mats",
-    "Nina",
-    "Omar",
-    "Paula",
-    "Quinn",
-    "Rosa",
-    "Sven",
-    "Tara",
-]
-COMPANIES = [
-    ("Firma", "de", "Europe/Berlin"),
-    ("Studio", "fr", "Europe/Paris"),
-    ("Labs", "com", "America/New_York"),
-    ("Works", "co.uk", "Europe/London"),
-    ("Media", "nl", "Europe/Amsterdam"),
-    ("Digital", "com", "America/Chicago"),
-    ("Group", "ca", "America/Toronto"),
-    ("Press", "com.au", "Australia/Sydney"),
-]
 
 #: What the recipients who answer say (the kinds the reply classifier knows), in turn.
 REPLY_KINDS = (
@@ -119,66 +64,6 @@ DELIVERED_KEPT = 200
 #: come seconds after the send, so the newest few thousand are plenty; keeping every
 #: recipient grew the demo's memory with every send of a long run.
 SENT_KEPT = 5_000
-
-
-CAMPAIGNS = [
-    {
-        "name": "Guest posts Q1",
-        "approval": "auto",
-        "timezone": "UTC",
-        "postal_address": "Brand News Ltd, 1 Main St, Springfield",
-        "window": {
-            "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-            "start": "00:00",
-            "end": "24:00",
-        },
-        "steps": [
-            {
-                "subject": "{Quick|Short} question about {{company}}",
-                "body": "Hi {{first_name|there}},\n\nwould {{company}} take a guest post about "
-                "{outreach|email} that works?\n\n{{sender_name}}",
-            },
-            {"delay_days": 2, "body": "Just bumping this up, {{first_name|there}}."},
-            {"delay_days": 4, "body": "Last note from me. All the best, {{sender_name}}"},
-        ],
-    },
-    {
-        "name": "Partnerships",
-        "approval": "manual",
-        "timezone": "recipient",
-        "window": {
-            "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-            "start": "00:00",
-            "end": "24:00",
-        },
-        "steps": [
-            {
-                "subject": "Partnership idea for {{company}}",
-                "body": "Hello {{first_name|there}},\n\nI think {{company}} and we could do "
-                "something together.\n\n{{sender_name}}",
-            },
-            {"delay_days": 3, "body": "Any thoughts, {{first_name|there}}?"},
-        ],
-    },
-    {
-        # A bought list on one mailbox: its bounces make the monitor pause that mailbox.
-        "name": "Cold list (bought)",
-        "approval": "auto",
-        "timezone": "UTC",
-        "mailboxes": [BAD_MAILBOX],
-        "window": {
-            "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-            "start": "00:00",
-            "end": "24:00",
-        },
-        "steps": [
-            {
-                "subject": "Hello {{company}}",
-                "body": "Hi {{first_name|there}}, a quick idea for {{company}}.",
-            }
-        ],
-    },
-]
 
 
 @dataclass
@@ -296,69 +181,12 @@ class SandboxWorld:
         assert engine is not None
         raw = self.message(kind, mailbox, lead, at)
         analysis = engine.inbox.poller.analyse(raw, fallback_date=at.date())
-        r = t.reply
-        with write_tx(engine.db) as conn:
-            mailbox_id = conn.execute(
-                select(t.mailbox.c.id).where(t.mailbox.c.email == mailbox)
-            ).scalar_one()
-            uid = 1 + int(
-                conn.execute(
-                    select(func.max(r.c.uid)).where(
-                        r.c.mailbox_id == mailbox_id,
-                        r.c.folder == SANDBOX_FOLDER,
-                        r.c.uidvalidity == SANDBOX_UIDVALIDITY,
-                    )
-                ).scalar()
-                or 0
-            )
+        with engine.ctx.db.write() as conn:
+            mailbox_id, uid = next_delivery_uid(conn, mailbox, SANDBOX_FOLDER, SANDBOX_UIDVALIDITY)
             message = InboundMessage(
                 mailbox_id, SANDBOX_FOLDER, SANDBOX_UIDVALIDITY, uid, raw, internaldate=at
             )
             return engine.inbox.effects.apply(conn, message, analysis, engine.clock.now())
-
-
-def sandbox_settings(directory: Path, port: int, ca_file: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "database_url": f"sqlite:///{directory / 'sandbox.db'}",
-        "mailboxes": [
-            {
-                "email": email,
-                "from_name": name,
-                "smtp_host": "127.0.0.1",
-                "smtp_port": port,
-                "smtp_security": "starttls",
-                "smtp_password": f"env:{PASSWORD_ENV}",
-                # Established mailboxes (14 days of history below), not new ones on the
-                # warmup ramp: the demo shows a day of sending within minutes.
-                "daily_limit": 150,
-            }
-            for email, name in MAILBOXES
-        ],
-        "tls": {"ca_file": str(ca_file)},
-        "smtp_send_timeout": 10,
-        "sending": {
-            "min_gap_seconds": 1,
-            "max_gap_seconds": 4,
-            "default_daily_limit": 150,
-            "postal_address": "Brand News Ltd, 1 Main St, Springfield",
-        },
-        "policy": {"daily_user_cap": 5000, "daily_domain_cap": 20},
-        "scheduler": {
-            "plan_seconds": 3,
-            "dispatch_seconds": 1,
-            "monitor_seconds": 5,
-            "poll_minutes": 0.05,
-            "lease_seconds": 30,
-        },
-        "logging": {"file": str(directory / "sandbox.log")},
-        # The sandbox's domains are not real: no DNS health lookups leave the machine.
-        "dns": {"health_checks": False},
-        # Nor SMTP probes: the sandbox's leads go out unverified (some are marked
-        # YELLOW and RED below to show the health gate).
-        "verify": {"required": False},
-    }
-    values.update(overrides)
-    return load_settings(None, **values)
 
 
 @dataclass
@@ -395,83 +223,3 @@ def build_sandbox(
     world.engine = engine
     seed_world(engine, leads)
     return Sandbox(engine, world, sink, directory)
-
-
-def seed_world(engine: Engine, leads: int) -> None:
-    for spec in CAMPAIGNS:
-        engine.campaigns.create(CampaignSpec.model_validate(spec), source_file="sandbox")
-    rows = []
-    for i in range(leads):
-        first = FIRST[i % len(FIRST)]
-        word, tld, zone = COMPANIES[i % len(COMPANIES)]
-        company = f"{first[:3].title()}{word}"
-        rows.append(
-            (
-                f"sandbox:{i + 2}",
-                {
-                    "email": f"{first.lower().replace('é', 'e')}.{i}@{company.lower()}.{tld}",
-                    "first_name": first if i % 7 else "",
-                    "company": company,
-                    "timezone": zone,
-                },
-            )
-        )
-    half = len(rows) * 2 // 3
-    ingest_leads(
-        engine.db,
-        rows[:half],
-        clock=engine.clock,
-        operator_id=engine.operator_id,
-        campaign="Guest posts Q1",
-        source="sandbox",
-    )
-    ingest_leads(
-        engine.db,
-        rows[half:],
-        clock=engine.clock,
-        operator_id=engine.operator_id,
-        campaign="Partnerships",
-        source="sandbox",
-    )
-    now = engine.clock.now()
-    today = local_day(now, engine.settings.tz)
-    with write_tx(engine.db) as conn:
-        conn.execute(update(t.lead).where(t.lead.c.id % 9 == 0).values(health="YELLOW"))
-        conn.execute(update(t.lead).where(t.lead.c.id % 23 == 0).values(health="RED"))
-        for index, (email, _) in enumerate(MAILBOXES):
-            if email == BAD_MAILBOX:  # new this week: no history dilutes its bounce rate
-                continue
-            for back in range(1, 14):
-                day = today - timedelta(days=back)
-                sent = 20 + (index * 7 + back * 5) % 30
-                increment_counter(conn, CounterScope.MAILBOX, email, day, sent)
-        for value, kind, reason in (
-            ("competitor.com", "domain", "competitor"),
-            ("legal@firma.de", "address", "asked not to be contacted"),
-        ):
-            add_suppression(
-                conn,
-                kind=kind,
-                value=value,
-                reason=reason,
-                source="sandbox",
-                at=now,
-                created_by=engine.operator_id,
-            )
-        write_event(
-            conn,
-            kind="sandbox",
-            severity="info",
-            at=now,
-            message="sandbox started: nothing leaves this machine",
-        )
-        conn.execute(
-            update(t.sending_domain).values(
-                spf_ok=True, dkim_ok=True, dmarc_ok=True, blocklisted=False, dns_checked_at=now
-            )
-        )
-        conn.execute(
-            update(t.sending_domain)
-            .where(t.sending_domain.c.name == "outreach-hq.net")
-            .values(dmarc_ok=False)
-        )

@@ -7,13 +7,17 @@ the worker, the console and the tests all use, swapping only the transport and t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine as SAEngine
 
 from outreach_tui.config import Settings
 from outreach_tui.core.policy import PolicyDecision
 from outreach_tui.core.states import LeadStatus
+from outreach_tui.db.records import LeadRecord
 from outreach_tui.db.repos.leads import lead_id_by_email
+from outreach_tui.db.repos.views_mailboxes import MailboxListing
 from outreach_tui.engine.clock import Clock
 from outreach_tui.engine.context import EngineContext
 from outreach_tui.engine.guard.actor import GuardActor, Mode, Suggestion
@@ -22,7 +26,14 @@ from outreach_tui.engine.guard.dnscheck import DnsHealthService
 from outreach_tui.engine.guard.healer import Healer
 from outreach_tui.engine.guard.monitor import Monitor
 from outreach_tui.engine.inbox.service import Inbox, InboxCycle
+from outreach_tui.engine.leads.ingest import LeadImportReport, import_leads_csv, page_leads
+from outreach_tui.engine.leads.lead_verification import LeadVerifier
 from outreach_tui.engine.leads.suppression import SuppressionService
+from outreach_tui.engine.mailboxes.import_csv import (
+    MailboxImportReport,
+    import_mailboxes_csv,
+    mailbox_rows,
+)
 from outreach_tui.engine.mailboxes.operator_actions import OperatorActions
 from outreach_tui.engine.sending.approval import ApprovalQueue
 from outreach_tui.engine.sending.campaigns import CampaignService
@@ -31,9 +42,13 @@ from outreach_tui.engine.sending.pipeline import SendOutcome, SendPipeline, Send
 from outreach_tui.engine.sending.planner import Planner, PlanReport
 from outreach_tui.engine.sending.sequences import stop_lead
 from outreach_tui.engine.views.explain import Explainer
+from outreach_tui.engine.views.exports import export_csv
 from outreach_tui.engine.views.queries import Queries
 from outreach_tui.mail.inbound import ReplyKind
 from outreach_tui.mail.smtp import MailSender
+
+if TYPE_CHECKING:
+    from outreach_tui.engine.runtime.in_process import InProcessRuntime, RuntimeHooks
 
 
 @dataclass
@@ -43,6 +58,8 @@ class Engine:
     transport: MailSender
     pipeline: SendPipeline
     suppression: SuppressionService
+    lead_verifier: LeadVerifier
+    """Verifies the leads of active campaigns (the verify-leads job, `leads verify`)."""
     campaigns: CampaignService
     planner: Planner
     dispatcher: Dispatcher
@@ -155,6 +172,44 @@ class Engine:
                 company_wide=company_wide,
             )
 
+    # Files, lists and exports (the CLI's).
+
+    def import_leads(self, path: Path, *, campaign: str | None = None) -> LeadImportReport:
+        """Import a CSV of leads (streamed, bad rows reported by line), optionally enrolling
+        them in `campaign`: the one ingestion function every lead source goes through."""
+        return import_leads_csv(
+            self.ctx.db, path, clock=self.clock, operator_id=self.operator_id, campaign=campaign
+        )
+
+    def leads_page(
+        self, *, status: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[LeadRecord]:
+        """Leads in id order, a page at a time."""
+        return page_leads(self.ctx.db, status=status, limit=limit, offset=offset)
+
+    def import_mailboxes(self, path: Path) -> MailboxImportReport:
+        """Add or update mailboxes from a CSV with the columns of `[[mailboxes]]`."""
+        return import_mailboxes_csv(
+            self.ctx.db,
+            path,
+            clock=self.clock,
+            warmup_new=self.settings.warmup.new_mailboxes,
+            tz=self.settings.tz,
+        )
+
+    def mailbox_list(self) -> list[MailboxListing]:
+        """Every mailbox with its connection and health facts (never a password reference)."""
+        return mailbox_rows(self.ctx.db)
+
+    def export(self, what: str, output: Path) -> int:
+        """Write one CSV export (`views.exports.EXPORTS`) atomically; the rows written."""
+        return export_csv(self.ctx.db, what, output)
+
+    async def close_connections(self) -> None:
+        """Close the SMTP connections this event loop opened (a one-off command's last
+        step: no loop outlives it to own them)."""
+        await self.transport.close()
+
     # Deliverability guard: the console's mode switch and suggestion list call these.
 
     def monitor_mode(self) -> Mode:
@@ -162,10 +217,9 @@ class Engine:
         return self.guard.mode()
 
     def set_monitor_mode(self, mode: str, operator: str | None = None) -> Mode:
-        """Switch the guard's mode for every process on this database (read each pass)."""
-        result = self.guard.set_mode(mode, operator or self.operator_id)
-        self.settings.monitor.mode = result
-        return result
+        """Switch the guard's mode for every process on this database (read each pass): the
+        switch is stored in the database, never written into `Settings`."""
+        return self.guard.set_mode(mode, operator or self.operator_id)
 
     def accept_suggestion(self, event_id: int, operator: str | None = None) -> bool:
         """Apply a "suggestion" event's action (compare-and-set); False when it went stale."""
@@ -179,15 +233,24 @@ class Engine:
         """Close a "suggestion" event without acting (audited)."""
         return self.guard.dismiss_suggestion(event_id, operator or self.operator_id)
 
+    # Where the engine runs while a console is open.
+
+    def runtime(self, *, scheduler: bool, hooks: RuntimeHooks | None = None) -> InProcessRuntime:
+        """The engine's jobs on a thread of their own (`scheduler`), or none (watch-only),
+        with `hooks` (the demo's sandbox) riding along; the console starts and stops it."""
+        # Imported here: the runtime drives the engine, it is not part of it.
+        from outreach_tui.engine.runtime.in_process import InProcessRuntime
+
+        return InProcessRuntime(self, scheduler=scheduler, hooks=hooks)
+
     async def aclose(self) -> None:
         await self.alerts.drain()
         self.dispatcher.release_leases()
         await self.transport.close()
-        self.pipeline.close()
+        # The write lanes (group commit, PostgreSQL lanes) are the database's to close.
         self.ctx.db.dispose()
 
     def close_sync(self) -> None:
         self.alerts.join_threads()
         self.dispatcher.release_leases()
-        self.pipeline.close()
         self.ctx.db.dispose()

@@ -26,18 +26,32 @@ from outreach_tui.engine.guard.dnscheck import DnsHealthService
 from outreach_tui.engine.guard.healer import Healer
 from outreach_tui.engine.guard.monitor import Monitor
 from outreach_tui.engine.identity import operator_id as resolve_operator
+from outreach_tui.engine.inbox.applier import BatchApplier
+from outreach_tui.engine.inbox.effects import ReplyEffects
+from outreach_tui.engine.inbox.kind_effects import KindEffects
+from outreach_tui.engine.inbox.poller import Poller
+from outreach_tui.engine.inbox.reconcile import Reconciler
+from outreach_tui.engine.inbox.review import ReplyReview
 from outreach_tui.engine.inbox.service import Inbox
+from outreach_tui.engine.leads.domain_insight_db import DbInsightStore
+from outreach_tui.engine.leads.lead_verification import LeadVerifier
 from outreach_tui.engine.leads.suppression import SuppressionService
 from outreach_tui.engine.mailboxes.from_config import new_mailbox_warmup_day, sync_mailboxes
 from outreach_tui.engine.mailboxes.operator_actions import OperatorActions
 from outreach_tui.engine.sending.approval import ApprovalQueue
+from outreach_tui.engine.sending.attempt_store import AttemptStore
 from outreach_tui.engine.sending.campaigns import CampaignService
+from outreach_tui.engine.sending.cap_locks import cap_lock_chooser
 from outreach_tui.engine.sending.dispatcher import Dispatcher
 from outreach_tui.engine.sending.leases import new_holder_id, release_dead_local
+from outreach_tui.engine.sending.outcomes import OutcomeRecorder
 from outreach_tui.engine.sending.pipeline import SendPipeline
 from outreach_tui.engine.sending.planner import Planner
+from outreach_tui.engine.sending.recovery import recover_interrupted
 from outreach_tui.engine.views.explain import Explainer
 from outreach_tui.engine.views.queries import Queries
+from outreach_tui.mail.imap import ImapClient
+from outreach_tui.mail.inbound import analyse
 from outreach_tui.mail.smtp import MailSender, SmtpTransport
 
 log = logging.getLogger(__name__)
@@ -77,12 +91,16 @@ def build_engine(
         holder=new_holder_id("worker" if headless else "console"),
     )
     transport = transport or SmtpTransport()
+    cap_locks = cap_lock_chooser(ctx)
     pipeline = SendPipeline(
-        db=db, settings=settings, clock=clock, transport=transport, operator_id=operator
+        ctx,
+        transport=transport,
+        store=AttemptStore(ctx, cap_locks=cap_locks),
+        outcomes=OutcomeRecorder(ctx, cap_locks=cap_locks),
     )
-    alerts = Alerter(db, settings, clock)
-    guard = GuardActor(db, settings, clock, operator)
-    dns_health = DnsHealthService(db, settings, clock, alerts)
+    alerts = Alerter(ctx)
+    guard = GuardActor(ctx)
+    dns_health = DnsHealthService(ctx, sink=alerts)
 
     async def check_domains(names: list[str]) -> None:
         for name in names:
@@ -92,25 +110,24 @@ def build_engine(
         ctx=ctx,
         transport=transport,
         pipeline=pipeline,
-        suppression=SuppressionService(db, clock, operator),
-        campaigns=CampaignService(db, clock, operator),
-        planner=Planner(db, settings, clock, operator, ctx.holder),
-        dispatcher=Dispatcher(db, settings, clock, pipeline, operator, ctx.holder),
-        approvals=ApprovalQueue(db, clock, operator),
-        explainer=Explainer(db, settings, clock, pipeline, ctx.holder),
-        queries=Queries(db, settings, clock),
-        actions=OperatorActions(db, clock, operator),
-        monitor=Monitor(db, settings, clock, operator, actor=guard, sink=alerts),
-        healer=Healer(
-            db, settings, clock, operator, actor=guard, sink=alerts, request_dns=check_domains
-        ),
+        suppression=SuppressionService(ctx),
+        lead_verifier=LeadVerifier(ctx, insight=DbInsightStore(database)),
+        campaigns=CampaignService(ctx),
+        planner=Planner(ctx),
+        dispatcher=Dispatcher(ctx, pipeline=pipeline),
+        approvals=ApprovalQueue(ctx),
+        explainer=Explainer(ctx, pipeline=pipeline),
+        queries=Queries(ctx),
+        actions=OperatorActions(ctx),
+        monitor=Monitor(ctx, actor=guard, sink=alerts),
+        healer=Healer(ctx, actor=guard, sink=alerts, request_dns=check_domains),
         guard=guard,
         alerts=alerts,
         dns_health=dns_health,
-        inbox=Inbox(db, settings, clock, pipeline, operator),
+        inbox=_inbox(ctx, pipeline),
         headless=headless,
     )
-    engine.recovered_unknown = pipeline.recover_interrupted()
+    engine.recovered_unknown = recover_interrupted(ctx)
     return engine
 
 
@@ -137,3 +154,23 @@ def _start_up(
         # A worker restarted after a kill must not wait out its dead predecessor's leases.
         if freed := release_dead_local(conn):
             log.warning("freed the leases of processes that are gone: %s", ", ".join(freed))
+
+
+def _inbox(ctx: EngineContext, pipeline: SendPipeline) -> Inbox:
+    """The reply inbox: IMAP reads through `ImapClient`, messages classified by
+    `mail.inbound.analyse`, unknown sends settled through the send pipeline."""
+    kinds = KindEffects(ctx)
+    effects = ReplyEffects(ctx, kinds=kinds)
+    return Inbox(
+        ctx,
+        pipeline=pipeline,
+        effects=effects,
+        review=ReplyReview(ctx, kinds=kinds),
+        poller=Poller(
+            ctx,
+            applier=BatchApplier(ctx, effects=effects),
+            analyser=analyse,
+            client_factory=ImapClient,
+        ),
+        reconciler=Reconciler(ctx, pipeline=pipeline, client_factory=ImapClient),
+    )

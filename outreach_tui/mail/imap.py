@@ -2,10 +2,9 @@
 
 Built on the standard library's `imaplib`, one blocking session run in a worker thread
 (`asyncio.to_thread`), so the event loop never waits on the network. Chosen over aioimaplib
-and IMAPClient because of what they have let through (FACTS.md: CR/LF in SEARCH arguments),
-and because this Python's imaplib does not reject CR/LF/NUL in arguments itself: every
-argument built from data is checked here (`ImapArgumentError`) and values from messages go
-to the server as literals (`{n}` + the bytes), never pasted into the command line.
+and IMAPClient because of what they have let through (CR/LF in SEARCH arguments); every
+argument built from data is checked (mail/imap_args.py, `ImapArgumentError`) and values from
+messages go to the server as literals, never pasted into the command line.
 
 Security is pinned: port 993 (or `security="tls"`) is implicit TLS, anything else must
 upgrade with STARTTLS, and a server that does not offer STARTTLS is refused, never spoken to
@@ -14,6 +13,13 @@ in plaintext. Certificates are verified with the same context as SMTP (system CA
 
 The client never changes a mailbox: folders are opened with EXAMINE (read-only), messages
 are fetched with BODY.PEEK[] (no \\Seen), and there is no STORE, EXPUNGE or DELETE here.
+
+What the server sends is untrusted: messages are fetched up to `max_message_bytes` (a partial
+fetch, `BODY.PEEK[]<0.n>`, so a huge message is read as its head instead of blocking the
+mailbox), literals above that cap are refused before they are read, every command has a byte
+budget and a deadline (mail/imap_wire.py), and UIDs and UIDVALIDITY are range-checked. Any
+answer imaplib cannot take becomes an `ImapProtocolError`: the caller only ever sees
+`ImapError`s, and a bad server costs its own mailbox's cycle.
 """
 
 from __future__ import annotations
@@ -22,17 +28,34 @@ import asyncio
 import imaplib
 import logging
 import re
-import socket
 import ssl
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import Any, Literal
 
-from outreach_tui.core.errors import InputError, OutreachError
-from outreach_tui.mail.smtp import client_tls_context
+from outreach_tui.core.errors import OutreachError
+from outreach_tui.mail.imap_args import ImapArgumentError as ImapArgumentError  # re-exported
+from outreach_tui.mail.imap_args import (
+    check_argument,
+    literal_bytes,
+    quote_mailbox,
+    uid_set,
+)
+from outreach_tui.mail.imap_wire import (
+    DEFAULT_BUDGET,
+    UID_MAX,
+    BoundedImap,
+    BoundedImapSsl,
+    WireViolation,
+    fetch_items,
+    first_number,
+    search_uids,
+    shutdown,
+)
+from outreach_tui.mail.smtp_endpoint import client_tls_context
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +78,10 @@ class ImapAuthError(ImapError):
     """The server refused the login."""
 
 
-class ImapArgumentError(InputError):
-    """A value bound for an IMAP command contains CR, LF or NUL (or is otherwise unsendable)."""
+class ImapProtocolError(ImapError):
+    """The server's answer broke the protocol or a bound (a literal over the size cap, a UID
+    out of range, a line imaplib cannot read): the session is dropped, the next cycle tries
+    again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +98,18 @@ class ImapEndpoint:
     ca_file: Path | None = None
     timeout: float = 30.0
     label: str = ""
+    max_message_bytes: int = 0
+    """Bytes of a message fetched at most (0: `MAX_MESSAGE_BYTES`); a larger literal is refused."""
+    command_seconds: float = 0.0
+    """Seconds one command may take in all (0: four times `timeout`, at least a minute)."""
+
+    @property
+    def message_cap(self) -> int:
+        return self.max_message_bytes or MAX_MESSAGE_BYTES
+
+    @property
+    def deadline(self) -> float:
+        return self.command_seconds or max(self.timeout * 4, 60.0)
 
     @staticmethod
     def security_for(port: int) -> Security:
@@ -95,40 +132,11 @@ class FetchedMessage:
     internaldate: datetime | None
 
 
-_UNSAFE = re.compile(r"[\r\n\x00]")
-_ATOM_SAFE = re.compile(r"^[A-Za-z0-9._/\-]+$")
-_UID_IN_FETCH = re.compile(rb"UID (\d+)")
-_INTERNALDATE = re.compile(rb'INTERNALDATE "([^"]+)"')
-
-
-def check_argument(what: str, value: str) -> str:
-    """Refuse CR, LF and NUL: inside a command line they would end it and start another."""
-    if _UNSAFE.search(value):
-        raise ImapArgumentError(f"{what} contains a line break or NUL; not sent to the server")
-    return value
-
-
-def quote_mailbox(name: str) -> str:
-    """A folder name as an IMAP astring: an atom when plain, a quoted string otherwise."""
-    check_argument("folder name", name)
-    if not name.isascii():
-        raise ImapArgumentError("folder name must be ASCII (modified UTF-7 is not supported)")
-    if _ATOM_SAFE.match(name):
-        return name
-    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def literal_bytes(what: str, value: str) -> bytes:
-    """A value for a literal: checked like any argument (a literal may carry CR/LF, but no
-    header value we search for can, so one that does is an attack or a bug)."""
-    check_argument(what, value)
-    if not value.isascii():
-        raise ImapArgumentError(f"{what} is not ASCII; not searched for")
-    return value.encode("ascii")
-
-
-def uid_set(uids: Iterable[int]) -> str:
-    return ",".join(str(int(u)) for u in uids)
+#: Bytes of one message fetched at most: the analysis reads the first 2 MiB
+#: (mail/inbound.py), the rest is an attachment's tail.
+MAX_MESSAGE_BYTES = 10 * 1024 * 1024
+#: Untagged lines and framing of one FETCH item, beyond its message bytes.
+_FETCH_OVERHEAD = 64 * 1024
 
 
 class ImapSession:
@@ -136,7 +144,7 @@ class ImapSession:
 
     def __init__(self, endpoint: ImapEndpoint) -> None:
         self.endpoint = endpoint
-        self.conn: imaplib.IMAP4 | None = None
+        self.conn: BoundedImap | BoundedImapSsl | None = None
         self.folder: FolderState | None = None
 
     # -- connection ----------------------------------------------------------------------------
@@ -144,75 +152,122 @@ class ImapSession:
     def open(self) -> None:
         ep = self.endpoint
         context = client_tls_context(ep.verify_tls, ep.ca_file)
-        where = ep.label or f"{ep.host}:{ep.port}"
+        where = self._where()
         password = ep.password()
         check_argument("IMAP user", ep.username)
+        conn: BoundedImap | BoundedImapSsl | None = None
         try:
             if ep.security == "tls":
-                conn: imaplib.IMAP4 = imaplib.IMAP4_SSL(
-                    ep.host, ep.port, ssl_context=context, timeout=ep.timeout
+                conn = BoundedImapSsl(
+                    ep.host,
+                    ep.port,
+                    ssl_context=context,
+                    timeout=ep.timeout,
+                    max_literal=ep.message_cap,
+                    deadline=ep.deadline,
                 )
             else:
-                conn = imaplib.IMAP4(ep.host, ep.port, timeout=ep.timeout)
-                try:
-                    if "STARTTLS" not in conn.capabilities:
-                        raise ImapTlsError(
-                            f"{where}: the server does not offer STARTTLS; refusing to log in "
-                            "without TLS"
-                        )
-                    conn.starttls(ssl_context=context)
-                except BaseException:
-                    _shutdown(conn)
-                    raise
-        except ssl.SSLError as exc:
-            raise ImapTlsError(f"{where}: secure connection failed", detail=str(exc)) from None
-        except (OSError, imaplib.IMAP4.error) as exc:
-            if isinstance(exc, ssl.SSLError | ssl.CertificateError):
-                raise ImapTlsError(f"{where}: secure connection failed", detail=str(exc)) from None
-            raise ImapConnectionError(f"{where}: cannot connect", detail=str(exc)) from None
+                plain = BoundedImap(
+                    ep.host,
+                    ep.port,
+                    timeout=ep.timeout,
+                    max_literal=ep.message_cap,
+                    deadline=ep.deadline,
+                )
+                conn = plain
+                if "STARTTLS" not in plain.capabilities:
+                    raise ImapTlsError(
+                        f"{where}: the server does not offer STARTTLS; refusing to log in "
+                        "without TLS"
+                    )
+                plain.arm()
+                plain.starttls(ssl_context=context)
+                plain.disarm()
+        except BaseException as exc:
+            if conn is not None:
+                conn.disarm()
+                shutdown(conn)
+            if isinstance(exc, ImapError) or not isinstance(exc, Exception):
+                raise
+            raise self._failure("connect", exc, conn) from None
         self.conn = conn
         try:
-            conn.login(ep.username, password)
-        except imaplib.IMAP4.abort as exc:
+            self._call("LOGIN", conn.login, ep.username, password)
+        except ImapError as exc:
             self.close()
-            raise ImapConnectionError(f"{where}: connection lost", detail=str(exc)) from None
-        except imaplib.IMAP4.error as exc:
-            self.close()
-            raise ImapAuthError(f"{where}: login refused", detail=str(exc)) from None
-        except OSError as exc:
-            self.close()
-            raise ImapConnectionError(f"{where}: connection lost", detail=str(exc)) from None
+            if type(exc) is ImapError:  # the server answered NO or BAD
+                raise ImapAuthError(f"{where}: login refused", detail=exc.detail) from None
+            raise
 
     def close(self) -> None:
         conn, self.conn = self.conn, None
         if conn is None:
             return
+        conn.disarm()
+        if conn.violation is not None:
+            # Out of step with the server (an unread literal, a cut command): no LOGOUT.
+            shutdown(conn)
+            return
         try:
+            conn.arm()
             if conn.state == "SELECTED":
                 conn.close()  # EXAMINE'd: CLOSE expunges nothing on a read-only folder
             conn.logout()
-        except (OSError, imaplib.IMAP4.error):
-            _shutdown(conn)
+        except Exception:  # a bad answer to LOGOUT changes nothing: the socket goes anyway
+            shutdown(conn)
+        finally:
+            conn.disarm()
 
-    def _conn(self) -> imaplib.IMAP4:
+    def _conn(self) -> BoundedImap | BoundedImapSsl:
         if self.conn is None:
             raise ImapConnectionError("not connected")
         return self.conn
 
-    def _call(self, what: str, fn: object, *args: object) -> list[object]:
-        """Run one imaplib command; protocol and socket failures become ImapErrors."""
-        assert callable(fn)
+    def _where(self) -> str:
+        return self.endpoint.label or f"{self.endpoint.host}:{self.endpoint.port}"
+
+    def _call(
+        self, what: str, fn: Callable[..., tuple[str, list[Any]]], *args: object, budget: int = 0
+    ) -> list[object]:
+        """Run one imaplib command within its bounds; every failure becomes an ImapError."""
+        conn = self._conn()
+        conn.arm(budget or DEFAULT_BUDGET)
         try:
             typ, data = fn(*args)
-        except imaplib.IMAP4.abort as exc:
-            raise ImapConnectionError(f"{what}: connection lost", detail=str(exc)) from None
-        except imaplib.IMAP4.error as exc:
-            raise ImapError(f"{what} failed", detail=str(exc)) from None
-        except (OSError, EOFError) as exc:
-            raise ImapConnectionError(f"{what}: connection lost", detail=str(exc)) from None
+        except Exception as exc:
+            raise self._failure(what, exc, conn) from None
+        finally:
+            conn.disarm()
         if typ != "OK":
             raise ImapError(f"{what} refused by the server", detail=repr(data)[:300])
         return list(data)
+
+    def _failure(
+        self, what: str, exc: Exception, conn: BoundedImap | BoundedImapSsl | None
+    ) -> ImapError:
+        """The ImapError for what imaplib (or the socket under it) raised during `what`."""
+        where = self._where()
+        detail = str(exc)[:300]
+        if conn is not None and conn.violation is not None:
+            return ImapProtocolError(f"{where}: {what}: {conn.violation}", detail=detail)
+        if isinstance(exc, ssl.SSLError | ssl.CertificateError):
+            return ImapTlsError(f"{where}: secure connection failed", detail=detail)
+        if isinstance(exc, imaplib.IMAP4.abort | OSError | EOFError) or (
+            what == "connect" and isinstance(exc, imaplib.IMAP4.error)
+        ):
+            lost = "cannot connect" if what == "connect" else f"{what}: connection lost"
+            return ImapConnectionError(f"{where}: {lost}", detail=detail)
+        if isinstance(exc, imaplib.IMAP4.error):
+            return ImapError(f"{where}: {what} failed", detail=detail)
+        if conn is not None:
+            # imaplib choked on the answer (a number it could not convert, bytes it could not
+            # decode): its state is unknown, so the session is not used again.
+            conn.violation = f"unreadable answer ({type(exc).__name__})"
+        log.debug("IMAP %s: imaplib raised on the server's answer", what, exc_info=True)
+        return ImapProtocolError(
+            f"{where}: {what}: the server's answer could not be read",
+            detail=f"{type(exc).__name__}: {exc}"[:300],
+        )
 
     # -- folders -------------------------------------------------------------------------------
 
@@ -220,9 +275,12 @@ class ImapSession:
         """Open `folder` read-only (EXAMINE): nothing fetched here can change a flag."""
         conn = self._conn()
         self._call(f"EXAMINE {folder}", conn.select, quote_mailbox(folder), True)
-        uidvalidity = _first_int(conn.response("UIDVALIDITY")[1])
-        exists = _first_int(conn.response("EXISTS")[1]) or 0
-        uidnext = _first_int(conn.response("UIDNEXT")[1])
+        try:
+            uidvalidity = first_number(conn.response("UIDVALIDITY")[1], "UIDVALIDITY", low=1)
+            exists = first_number(conn.response("EXISTS")[1], "EXISTS", low=0) or 0
+            uidnext = first_number(conn.response("UIDNEXT")[1], "UIDNEXT", low=1)
+        except WireViolation as exc:
+            raise ImapProtocolError(f"{self._where()}: EXAMINE {folder}: {exc}") from None
         if uidvalidity is None:
             raise ImapError(f"{folder}: the server sent no UIDVALIDITY")
         self.folder = FolderState(folder, uidvalidity, exists, uidnext)
@@ -238,45 +296,48 @@ class ImapSession:
                 name = match.group(2).strip()
                 if name.startswith(b'"') and name.endswith(b'"'):
                     name = name[1:-1].replace(b'\\"', b'"').replace(b"\\\\", b"\\")
-                return name.decode("ascii", "replace")
+                text = name.decode("ascii", "replace")
+                try:
+                    quote_mailbox(text)
+                except ImapArgumentError:
+                    continue  # not a name this client can send back (NUL, non-ASCII)
+                return text
         return fallback
 
     # -- messages ------------------------------------------------------------------------------
 
     def uids_after(self, last_uid: int, limit: int | None = None) -> list[int]:
         """UIDs above `last_uid`, ascending, at most `limit` of them."""
+        if last_uid >= UID_MAX:
+            return []
         data = self._call("UID SEARCH", self._conn().uid, "SEARCH", "UID", f"{last_uid + 1}:*")
-        found = sorted(
-            int(x) for x in b" ".join(d for d in data if isinstance(d, bytes)).split() if x
-        )
+        found = self._search_uids("UID SEARCH", data)
         # "n:*" always matches the highest UID, even when it is below n (RFC 3501 6.4.8).
         found = [u for u in found if u > last_uid]
         return found if limit is None else found[:limit]
 
     def fetch(self, uids: list[int]) -> list[FetchedMessage]:
-        """The raw messages (BODY.PEEK[]: \\Seen is never set), by UID, in UID order."""
+        """The raw messages (BODY.PEEK[]: \\Seen is never set), by UID, in UID order; each
+        at most `max_message_bytes` long (the head of a longer one)."""
         if not uids:
             return []
+        cap = self.endpoint.message_cap
         data = self._call(
             "UID FETCH",
             self._conn().uid,
             "FETCH",
             uid_set(uids),
-            "(UID INTERNALDATE BODY.PEEK[])",
+            f"(UID INTERNALDATE BODY.PEEK[]<0.{cap}>)",
+            budget=DEFAULT_BUDGET + len(uids) * (cap + _FETCH_OVERHEAD),
         )
+        wanted = set(uids)
         messages: dict[int, FetchedMessage] = {}
-        for item in data:
-            if not isinstance(item, tuple) or len(item) < 2:
-                continue
-            head, raw = item[0], item[1]
-            match = _UID_IN_FETCH.search(head)
-            if match is None:
-                continue
-            uid = int(match.group(1))
-            date_match = _INTERNALDATE.search(head)
-            messages[uid] = FetchedMessage(
-                uid, bytes(raw), _internaldate(date_match.group(1)) if date_match else None
-            )
+        try:
+            for uid, raw, date in fetch_items(data):
+                if uid in wanted:  # one not asked for is never applied, never moves the cursor
+                    messages[uid] = FetchedMessage(uid, bytes(raw), date)
+        except WireViolation as exc:
+            raise ImapProtocolError(f"{self._where()}: UID FETCH: {exc}") from None
         return [messages[u] for u in sorted(messages)]
 
     def search_header(self, header: str, value: str) -> list[int]:
@@ -288,9 +349,13 @@ class ImapSession:
         # server's "+" and then sends the bytes: the value never joins the command line.
         conn.literal = literal_bytes(header, value)  # type: ignore[assignment]
         data = self._call("UID SEARCH HEADER", conn.uid, "SEARCH", "HEADER", header)
-        return sorted(
-            int(x) for x in b" ".join(d for d in data if isinstance(d, bytes)).split() if x
-        )
+        return self._search_uids("UID SEARCH HEADER", data)
+
+    def _search_uids(self, what: str, data: list[object]) -> list[int]:
+        try:
+            return search_uids(data)
+        except WireViolation as exc:
+            raise ImapProtocolError(f"{self._where()}: {what}: {exc}") from None
 
 
 class ImapClient:
@@ -327,31 +392,3 @@ class ImapClient:
 
     async def search_header(self, header: str, value: str) -> list[int]:
         return await asyncio.to_thread(self.session.search_header, header, value)
-
-
-def _shutdown(conn: imaplib.IMAP4) -> None:
-    try:
-        conn.shutdown()
-    except OSError:
-        sock = getattr(conn, "sock", None)
-        if isinstance(sock, socket.socket):
-            sock.close()
-
-
-def _first_int(values: list[bytes | None] | None) -> int | None:
-    for value in values or []:
-        if value is None:
-            continue
-        try:
-            return int(value.split()[0])
-        except (ValueError, IndexError):
-            continue
-    return None
-
-
-def _internaldate(value: bytes) -> datetime | None:
-    try:
-        parsed = datetime.strptime(value.decode("ascii"), "%d-%b-%Y %H:%M:%S %z")
-    except ValueError:
-        return None
-    return parsed.astimezone(UTC)

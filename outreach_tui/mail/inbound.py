@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import date
 from email import message_from_bytes
@@ -18,11 +19,13 @@ from email.policy import compat32
 from email.utils import parsedate_to_datetime
 from typing import Literal
 
+from outreach_tui.core.bounce_rules import BounceClass
 from outreach_tui.core.reply_rules import automatic_signal, classify_text
-from outreach_tui.mail.dsn import read_report, strip_brackets
+from outreach_tui.mail.bounces import DeliveryStatus, read_report, strip_brackets
 from outreach_tui.mail.mime_parts import (
     Part,
     Problems,
+    cut_deep_nesting,
     header_text,
     is_attachment,
     parse_address,
@@ -31,7 +34,7 @@ from outreach_tui.mail.mime_parts import (
     raw_header,
     safe_content_type,
 )
-from outreach_tui.mail.reply_text import html_to_text, new_text
+from outreach_tui.mail.reply_text import html_reply_text, new_text
 
 ReplyKind = Literal[
     "interested",
@@ -83,8 +86,23 @@ class InboundAnalysis:
     """Set when the message could not be fully read (broken MIME, unknown charset)."""
     extra: dict[str, str] = field(default_factory=dict)
     sender_at_fault: bool = False
-    """Hard bounces: a 5.7.x policy refusal (authentication, DMARC, reputation): the receiving
-    server refused the sending mailbox, the recipient's address may well be fine."""
+    """A policy refusal (block list, reputation, authentication, content, rate): the receiving
+    server refused the sending mailbox, the recipient's address may well be fine. Such a report
+    comes out as ``bounce_hard`` (or ``bounce_soft`` for a delay warning) with this set."""
+    bounce_class: BounceClass | None = None
+    """Bounces: hard (the address does not exist, is disabled or moved: the only class that
+    suppresses), soft (mailbox full, too big, network/system errors, expiry) or policy (our
+    IP, domain, authentication, content or rate was refused)."""
+    expired: bool = False
+    """Bounces: returned undelivered after retries ran out (``Action: failed`` with a 4.x.x
+    status, "retry timeout exceeded"): the message never arrived."""
+    delivery_status: DeliveryStatus | None = None
+    """Reports: failed, delayed (a warning: delivery is still being tried, not a failure) or
+    delivered (success, relayed, expanded)."""
+    report_message_ids: tuple[str, ...] = ()
+    """Reports: every Message-ID of the reported message the report quotes (returned headers or
+    body part, X-Original-Message-ID, In-Reply-To, References, a provider's JSON), without
+    brackets, most reliable first: what the engine matches against its sends."""
 
 
 #: Bytes of a message that are parsed at most. Text, reports and the headers of the returned
@@ -96,17 +114,53 @@ _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 log = logging.getLogger(__name__)
 
 
-def analyse(raw: bytes, *, fallback_date: date | None = None) -> InboundAnalysis:
+def analyse(
+    raw: bytes,
+    *,
+    fallback_date: date | None = None,
+    sent_recipients: Collection[str] = (),
+) -> InboundAnalysis:
     """What `raw` (a whole message as fetched) is. Never raises.
 
     `fallback_date` (e.g. the IMAP INTERNALDATE) places year-less return dates when the message
-    has no readable Date header.
+    has no readable Date header. `sent_recipients`: addresses this mailbox sent to; when a
+    report names several candidates, these are preferred.
     """
     try:
-        return _analyse(_as_bytes(raw), fallback_date)
+        result = _analyse(_as_bytes(raw), fallback_date, sent_recipients)
     except Exception as exc:  # the contract: every message gets a result, bad ones a problem
         log.warning("inbound message could not be analysed: %r", exc)
-        return _unreadable(_as_bytes(raw), f"could not be analysed ({type(exc).__name__})")
+        result = _unreadable(_as_bytes(raw), f"could not be analysed ({type(exc).__name__})")
+    return _single_lines(result)
+
+
+#: What never appears in a field meant to be one line: C0 controls but tab (CR/LF would
+#: split it; ESC starts a terminal sequence), DEL, and C1 (CSI is ESC[ in one character).
+_NOT_ONE_LINE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def _single_lines(result: InboundAnalysis) -> InboundAnalysis:
+    """`result` with every one-line text (all but `text`) free of control characters, in one
+    place for every branch: the envelope, the report's fields, the problem. Message-IDs stay
+    as written: they are matched, never shown raw (the engine cleans what it stores), and the
+    IMAP client refuses them if they would break a command (mail/imap_args.py)."""
+
+    def line(value: str | None) -> str | None:
+        return _NOT_ONE_LINE.sub(" ", value) if value else value
+
+    return replace(
+        result,
+        from_email=line(result.from_email),
+        subject=line(result.subject),
+        received_at=line(result.received_at),
+        snippet=_NOT_ONE_LINE.sub(" ", result.snippet),
+        reason=_NOT_ONE_LINE.sub(" ", result.reason),
+        bounced_recipients=tuple(_NOT_ONE_LINE.sub(" ", v) for v in result.bounced_recipients),
+        status_code=line(result.status_code),
+        diagnostic=line(result.diagnostic),
+        problem=line(result.problem),
+        extra={k: _NOT_ONE_LINE.sub(" ", v) for k, v in result.extra.items()},
+    )
 
 
 def _as_bytes(raw: object) -> bytes:
@@ -117,12 +171,18 @@ def _as_bytes(raw: object) -> bytes:
     return str(raw).encode("utf-8", errors="surrogateescape")
 
 
-def _analyse(raw: bytes, fallback_date: date | None) -> InboundAnalysis:
+def _analyse(
+    raw: bytes, fallback_date: date | None, sent_recipients: Collection[str]
+) -> InboundAnalysis:
     problems = Problems()
     extra: dict[str, str] = {}
     if len(raw) > MAX_PARSE_BYTES:
         extra["analysed_bytes"] = str(MAX_PARSE_BYTES)
-    msg = message_from_bytes(raw[:MAX_PARSE_BYTES], policy=compat32)
+    # Parts nested past the depth the walk reads are cut before the parser pays for them.
+    parsed, too_deep = cut_deep_nesting(raw[:MAX_PARSE_BYTES])
+    if too_deep:
+        problems.add(too_deep)
+    msg = message_from_bytes(parsed, policy=compat32)
     if not raw.strip():
         problems.add("empty message")
     # Walked once: the defect check, the report reader and the body all go over the parts.
@@ -149,22 +209,28 @@ def _analyse(raw: bytes, fallback_date: date | None) -> InboundAnalysis:
         extra=extra,
     )
 
-    report = read_report(msg, problems, parts)
+    report = read_report(msg, problems, parts, sent_to=sent_recipients)
     if report is not None:
         # A success report is automatic mail about a send, not a failure of it.
-        delivered = report.kind == "delivered"
-        kind: ReplyKind = "auto_reply" if report.kind == "delivered" else report.kind
+        no_failure = report.kind in ("delivered", "automatic")
+        kind: ReplyKind = "auto_reply"
+        if report.kind in ("bounce_hard", "bounce_soft", "complaint"):
+            kind = report.kind
         return replace(
             envelope,
             kind=kind,
             snippet=_one_line(report.diagnostic or ""),
             reason=report.reason,
             classified_by=report.classified_by,
-            bounced_recipients=() if delivered else report.recipients,
+            bounced_recipients=() if no_failure else report.recipients,
             status_code=report.status_code,
             diagnostic=report.diagnostic,
             original_message_id=report.original_message_id,
             sender_at_fault=report.sender_at_fault,
+            bounce_class=report.bounce_class,
+            expired=report.expired,
+            delivery_status=report.delivery_status,
+            report_message_ids=report.message_ids,
             problem=problems.summary(),
         )
 
@@ -203,7 +269,7 @@ def _body_text(msg: Message, parts: list[Part], problems: Problems) -> str:
         if kind == "text/html" and html_part is None:
             html_part = part
     if html_part is not None:
-        return html_to_text(part_text(html_part, problems))
+        return html_reply_text(part_text(html_part, problems))
     if safe_content_type(msg).startswith("multipart/") and not msg.is_multipart():
         # A multipart without a usable boundary: its parts were never split. Their text is
         # still the best there is (the parser already recorded the defect).
@@ -249,13 +315,19 @@ def _address(value: str | None) -> str | None:
     return address.strip().lower() if "@" in address else None
 
 
+#: A Date past this is no date a reply was written on (year 9999): the arrival date is used,
+#: and return dates a year after it still fit in a `date`.
+_LAST_PLAUSIBLE = date(9000, 1, 1)
+
+
 def _date_of(value: str | None) -> date | None:
     if not value:
         return None
     try:
-        return parsedate_to_datetime(value).date()
+        sent = parsedate_to_datetime(value).date()
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
+    return sent if sent < _LAST_PLAUSIBLE else None
 
 
 def _printable(value: str | None) -> str | None:

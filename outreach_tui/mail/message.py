@@ -89,10 +89,9 @@ def build_message(msg: OutgoingMessage) -> bytes:
     """
     check_outgoing(msg)
     out = [_MIME_PREAMBLE]
-    sender = email.utils.formataddr((msg.sender_name, msg.sender_email), charset="utf-8")
-    _header(out, "From", sender)
+    _header(out, "From", _from(msg))
     _header(out, "To", msg.recipient_email)
-    _header(out, "Subject", msg.subject, "us-ascii" if msg.subject.isascii() else "utf-8")
+    _header(out, "Subject", msg.subject, _text_charset(msg.subject))
     _header(out, "Date", email.utils.format_datetime(msg.date))
     _header(out, "Message-ID", msg.message_id)
     if msg.in_reply_to:
@@ -126,8 +125,26 @@ _PLAIN_VALUE = re.compile(r"[!-~]+(?: [!-~]+)*")
 _MAX_LINE = 78
 
 
+def _text_charset(text: str) -> str:
+    """us-ascii for plain ASCII text; utf-8 (so RFC 2047 encoding) for anything else, and for
+    ASCII text with "=?" in it: written raw, a mail client would decode what looks like an
+    encoded word (a subject from a template or lead data) and show something else."""
+    return "us-ascii" if text.isascii() and "=?" not in text else "utf-8"
+
+
+def _from(msg: OutgoingMessage) -> str:
+    name = msg.sender_name
+    if name.isascii() and "=?" in name:
+        name = Header(name, "utf-8").encode()  # shown as written, not decoded
+    return email.utils.formataddr((name, msg.sender_email), charset="utf-8")
+
+
 def _header(out: list[str], name: str, value: str, charset: str | None = None) -> None:
-    if len(name) + 2 + len(value) <= _MAX_LINE and _PLAIN_VALUE.fullmatch(value):
+    if (
+        charset != "utf-8"
+        and len(name) + 2 + len(value) <= _MAX_LINE
+        and _PLAIN_VALUE.fullmatch(value)
+    ):
         out.append(f"{name}: {value}\n")
         return
     folded: Any = Header(value, charset, header_name=name) if charset else value
@@ -138,9 +155,9 @@ def _build_message_mime(msg: OutgoingMessage) -> bytes:
     """The reference construction with `email.mime` (what `build_message` reproduces)."""
     check_outgoing(msg)
     out = MIMEText(render_body(msg), "plain", _UTF8)  # type: ignore[arg-type]  # typeshed: str only
-    out["From"] = email.utils.formataddr((msg.sender_name, msg.sender_email), charset="utf-8")
+    out["From"] = _from(msg)
     out["To"] = msg.recipient_email
-    charset = "us-ascii" if msg.subject.isascii() else "utf-8"
+    charset = _text_charset(msg.subject)
     out["Subject"] = Header(msg.subject, charset, header_name="Subject")  # type: ignore[assignment]
     out["Date"] = email.utils.format_datetime(msg.date)
     out["Message-ID"] = msg.message_id

@@ -31,6 +31,9 @@ class MxStatus(StrEnum):
     TIMEOUT = "timeout"
     FAILED = "failed"
     """SERVFAIL, REFUSED, or another answer that is not an answer."""
+    REFUSED_TARGET = "refused_target"
+    """A mail host whose addresses are all internal (loopback, private, link-local, reserved):
+    never probed (core/probe_targets.py)."""
 
     @property
     def takes_mail(self) -> bool:
@@ -106,18 +109,22 @@ async def resolve_addresses(
     return [r.to_text() for r in answer]
 
 
-async def host_address(resolver: dns.asyncresolver.Resolver, host: str) -> str | MxAnswer:
-    """One address to connect to for a mail host: IPv4 first, then IPv6."""
+async def host_addresses(resolver: dns.asyncresolver.Resolver, host: str) -> list[str] | MxAnswer:
+    """The addresses to connect to for a mail host: IPv4 first, then IPv6, each sorted (at
+    least one), or why there are none."""
     failure: MxAnswer | None = None
+    found: list[str] = []
     for rdtype in ("A", "AAAA"):
         addresses = await resolve_addresses(resolver, host, rdtype)
         if isinstance(addresses, MxAnswer):
             if addresses.status is MxStatus.NXDOMAIN:
                 return addresses
             failure = failure or addresses
-        elif addresses:
-            return sorted(addresses)[0]
+        else:
+            found.extend(sorted(addresses))
+    if found:
+        return found
     return failure or MxAnswer(MxStatus.NO_RECORDS, detail=f"mail host {host} has no address")
 
 
-__all__ = ["MxAnswer", "MxStatus", "host_address", "lookup_mx", "resolve_addresses"]
+__all__ = ["MxAnswer", "MxStatus", "host_addresses", "lookup_mx", "resolve_addresses"]

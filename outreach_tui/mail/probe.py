@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import secrets
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -122,6 +123,15 @@ async def probe(
     `recipients` in order. It stops at the first reply that ends the transaction's use:
     a 421 (the server is closing) or a 452 on a later RCPT (too many recipients)."""
     session = ProbeSession(host, address)
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        # A name would be resolved again here, past the check of the address the verifier
+        # made (core/probe_targets.py): only the address it chose is connected to.
+        session.failure = SessionFailure(
+            FailureKind.REFUSED, "connect", detail=f"{address[:60]!r} is not an IP address"
+        )
+        return session
     try:
         async with asyncio.timeout(timeout):
             reader, writer = await asyncio.open_connection(address, port, limit=MAX_LINE * 4)

@@ -1,17 +1,18 @@
 """The console: nine panes on the number keys, a status line, live refresh by diff.
 
 The App receives its engine in the constructor (the CLI, the demo and the tests build it
-with the same factory). With the scheduler on, the engine's jobs run on their own
-thread (engine/runtime/runner.py), so keys and drawing never wait behind a send; `--no-scheduler`
-opens the console to watch without sending.
+with the same factory) and hands each pane what it needs in the pane's constructor. The
+engine's jobs run where the engine's runtime puts them (engine/runtime/in_process.py: a
+thread of their own, so keys and drawing never wait behind a send); `--no-scheduler` opens
+the console to watch without sending.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Iterable
-from typing import Any, ClassVar, TypeVar
+from collections.abc import Iterable
+from typing import Any, ClassVar
 
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
@@ -19,8 +20,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer
 
-from outreach_tui.engine import Engine
-from outreach_tui.engine.runtime.runner import EngineThread
+from outreach_tui.engine import ConsoleEngine
+from outreach_tui.tui.messages import StatusChanged
 from outreach_tui.tui.panes.base import Pane
 from outreach_tui.tui.panes.registry import pane_classes
 from outreach_tui.tui.widgets.format import day_time
@@ -30,7 +31,6 @@ from outreach_tui.tui.widgets.status import EngineStatus, StatusLine
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 
 #: The guard's modes, in the order the switch offers them, with what each means.
 MONITOR_MODES: list[tuple[str, str]] = [
@@ -66,19 +66,19 @@ class OutreachApp(App[None]):
 
     def __init__(
         self,
-        engine: Engine,
+        engine: ConsoleEngine,
         *,
         run_scheduler: bool = True,
         sandbox: Any = None,
         refresh_seconds: float = 2.0,
     ) -> None:
-        """`sandbox`: the demo's world (`demo.world.Sandbox`), served by the engine thread."""
+        """`sandbox`: the demo's world (`demo.world.Sandbox`), riding along with the engine's
+        jobs."""
         super().__init__()
         self.engine = engine
-        self.run_scheduler = run_scheduler
+        self.runtime = engine.runtime(scheduler=run_scheduler, hooks=sandbox)
         self.sandbox = sandbox
         self.refresh_seconds = refresh_seconds
-        self.engine_thread: EngineThread | None = None
         self.current_pane = pane_classes()[0].PANE_ID
 
     def compose(self) -> ComposeResult:
@@ -86,22 +86,14 @@ class OutreachApp(App[None]):
         yield PaneBar(id="panebar")
         with ContentSwitcher(initial=f"pane-{self.current_pane}", id="panes"):
             for cls in pane_classes():
-                yield cls()
+                yield cls(self.engine, self.runtime)
         # Compact: at 80 columns the footer must still reach "? Help" on every pane.
         yield Footer(compact=True)
 
     async def on_mount(self) -> None:
-        if self.run_scheduler:
-            # The engine's jobs get an event loop of their own: keys and drawing never
-            # wait behind a send.
-            sandbox = self.sandbox
-            self.engine_thread = EngineThread(
-                self.engine,
-                on_start=sandbox.start if sandbox is not None else None,
-                on_stop=sandbox.stop if sandbox is not None else None,
-                add_jobs=sandbox.add_jobs if sandbox is not None else None,
-            )
-            await asyncio.to_thread(self.engine_thread.start)
+        # The engine's jobs get an event loop of their own: keys and drawing never wait
+        # behind a send.
+        await asyncio.to_thread(self.runtime.start)
         self.action_show_pane(self.current_pane)
         self.refresh_status()
         # The other panes load once in the background, so a first visit shows data at once.
@@ -112,12 +104,10 @@ class OutreachApp(App[None]):
         await self.stop_engine()
 
     async def stop_engine(self) -> None:
-        if self.engine_thread is not None:
-            await asyncio.to_thread(self.engine_thread.stop)
-            self.engine_thread = None
-        elif self.sandbox is not None:
-            await self.sandbox.stop()
-        await asyncio.to_thread(self.engine.dispatcher.release_leases)
+        await self.runtime.stop()
+
+    def on_status_changed(self, message: StatusChanged) -> None:
+        self.refresh_status()
 
     # -- panes ----------------------------------------------------------------------------
 
@@ -172,17 +162,12 @@ class OutreachApp(App[None]):
 
     def _read_status(self) -> EngineStatus:
         engine = self.engine
-        held = len(engine.dispatcher.held_leases)
-        mailboxes = engine.queries.mailbox_count()
-        if self.engine_thread is not None and self.engine_thread.running:
-            state = "running"
-        else:
-            state = "watch-only" if not self.run_scheduler else "stopped"
+        runtime = self.runtime.status()
         return EngineStatus(
             sandbox=self.sandbox is not None,
-            scheduler=state,
-            leases_held=held,
-            mailboxes=mailboxes,
+            scheduler=runtime.state,
+            leases_held=runtime.leases_held,
+            mailboxes=engine.queries.mailbox_count(),
             # The switch is stored in the database: another console or the CLI may set it.
             monitor_mode=engine.monitor_mode(),
             clock=day_time(engine.clock.now(), engine.settings.tz) + f" {engine.settings.tz}",
@@ -279,23 +264,3 @@ class OutreachApp(App[None]):
         self.notify(f"monitor mode: {mode.upper()}")
         self.refresh_status()
         self.pane(self.current_pane).refresh_data()
-
-    # -- async engine calls ---------------------------------------------------------------------
-
-    async def run_engine_coroutine(self, make: Callable[[], Coroutine[Any, Any, T]]) -> T:
-        """Await an engine coroutine that does network I/O without blocking the UI: on the
-        engine thread's loop (where the transport's connections live) when it runs, else
-        (watch-only) on a loop of its own in a worker thread."""
-        thread = self.engine_thread
-        if thread is not None and thread.running:
-            return await asyncio.wrap_future(thread.submit(make()))
-        transport = self.engine.transport
-
-        async def once() -> T:
-            try:
-                return await make()
-            finally:
-                # No loop outlives this call to own a pooled connection: close it here.
-                await transport.close()
-
-        return await asyncio.to_thread(asyncio.run, once())

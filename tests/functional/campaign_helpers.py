@@ -97,7 +97,7 @@ def import_leads(
         writer.writeheader()
         writer.writerows(rows)
     return import_leads_csv(
-        engine.db, path, clock=engine.clock, operator_id=engine.operator_id, campaign=campaign
+        engine.ctx.db, path, clock=engine.clock, operator_id=engine.operator_id, campaign=campaign
     )
 
 

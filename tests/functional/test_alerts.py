@@ -16,8 +16,10 @@ from sqlalchemy import select
 from outreach_tui.config import load_settings
 from outreach_tui.core.states import Severity
 from outreach_tui.db import tables as t
+from outreach_tui.db.database import Database
 from outreach_tui.db.session import read_tx
 from outreach_tui.engine.clock import SimulatedClock
+from outreach_tui.engine.context import EngineContext
 from outreach_tui.engine.guard.alerts import Alert, Alerter
 from tests.functional.helpers import START
 
@@ -44,6 +46,12 @@ def make_settings(db_url: str, httpserver: Any, **alerts: Any):
     }
     values.update(alerts)
     return load_settings(None, database_url=db_url, alerts=values)
+
+
+def context(db, settings, clock) -> EngineContext:
+    return EngineContext(
+        db=Database(db), settings=settings, clock=clock, operator_id="tester", holder="test"
+    )
 
 
 class RecordingSleep:
@@ -98,7 +106,9 @@ def test_telegram_429_then_502_then_200_is_delivered_on_the_third_try(db, db_url
         {"ok": True, "result": {"message_id": 1}}
     )
     sleep = RecordingSleep()
-    alerter = Alerter(db, make_settings(db_url, httpserver), SimulatedClock(START), sleep=sleep)
+    alerter = Alerter(
+        context(db, make_settings(db_url, httpserver), SimulatedClock(START)), sleep=sleep
+    )
 
     assert send(alerter, paused_alert())
 
@@ -125,7 +135,9 @@ def test_backoff_follows_the_2_4_8_schedule_then_gives_up(db, db_url, httpserver
             "Service Unavailable", status=503
         )
     sleep = RecordingSleep()
-    alerter = Alerter(db, make_settings(db_url, httpserver), SimulatedClock(START), sleep=sleep)
+    alerter = Alerter(
+        context(db, make_settings(db_url, httpserver), SimulatedClock(START)), sleep=sleep
+    )
 
     assert send(alerter, paused_alert())
 
@@ -143,7 +155,9 @@ def test_other_4xx_is_not_retried(db, db_url, httpserver):
         {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}, status=400
     )
     sleep = RecordingSleep()
-    alerter = Alerter(db, make_settings(db_url, httpserver), SimulatedClock(START), sleep=sleep)
+    alerter = Alerter(
+        context(db, make_settings(db_url, httpserver), SimulatedClock(START)), sleep=sleep
+    )
 
     send(alerter, paused_alert())
 
@@ -165,7 +179,7 @@ def slack_settings(db_url: str, httpserver: Any):
 def test_slack_webhook_200_delivers_the_message(db, db_url, httpserver, monkeypatch):
     monkeypatch.setenv("SLACK_HOOK", httpserver.url_for(HOOK_PATH))
     httpserver.expect_ordered_request(HOOK_PATH, method="POST").respond_with_data("ok")
-    alerter = Alerter(db, slack_settings(db_url, httpserver), SimulatedClock(START))
+    alerter = Alerter(context(db, slack_settings(db_url, httpserver), SimulatedClock(START)))
 
     send(alerter, paused_alert())
 
@@ -181,7 +195,9 @@ def test_slack_500_then_200_is_retried(db, db_url, httpserver, monkeypatch):
     )
     httpserver.expect_ordered_request(HOOK_PATH, method="POST").respond_with_data("ok")
     sleep = RecordingSleep()
-    alerter = Alerter(db, slack_settings(db_url, httpserver), SimulatedClock(START), sleep=sleep)
+    alerter = Alerter(
+        context(db, slack_settings(db_url, httpserver), SimulatedClock(START)), sleep=sleep
+    )
 
     send(alerter, paused_alert())
 
@@ -193,13 +209,13 @@ def test_same_alert_is_quiet_for_the_quiet_period_even_after_a_restart(db, db_ur
     httpserver.expect_request(SEND_PATH, method="POST").respond_with_json({"ok": True})
     clock = SimulatedClock(START)
     settings = make_settings(db_url, httpserver, quiet_minutes=60)
-    alerter = Alerter(db, settings, clock)
+    alerter = Alerter(context(db, settings, clock))
 
     assert send(alerter, paused_alert())
     clock.advance(minutes=30)
     assert not send(alerter, paused_alert())
     # A new process (a restart) reads the quiet period from the event table.
-    assert not send(Alerter(db, settings, clock), paused_alert())
+    assert not send(Alerter(context(db, settings, clock)), paused_alert())
     # Another key is not affected.
     assert send(alerter, paused_alert(key="mailbox_paused:bo@sales.test"))
     assert len(httpserver.log) == 2
@@ -216,7 +232,7 @@ def test_same_alert_is_quiet_for_the_quiet_period_even_after_a_restart(db, db_ur
 
 def test_alert_event_is_recorded_for_the_console_without_channels(db, db_url):
     settings = load_settings(None, database_url=db_url)
-    alerter = Alerter(db, settings, SimulatedClock(START))
+    alerter = Alerter(context(db, settings, SimulatedClock(START)))
 
     assert send(alerter, paused_alert(severity=Severity.WARNING, data={"bounces": 5}))
 
@@ -232,7 +248,7 @@ def test_alert_event_is_recorded_for_the_console_without_channels(db, db_url):
 
 def test_channel_min_severity_filters_what_is_sent(db, db_url, httpserver):
     httpserver.expect_request(SEND_PATH, method="POST").respond_with_json({"ok": True})
-    alerter = Alerter(db, make_settings(db_url, httpserver), SimulatedClock(START))
+    alerter = Alerter(context(db, make_settings(db_url, httpserver), SimulatedClock(START)))
 
     send(alerter, paused_alert(severity=Severity.INFO, key="info-only"))
 
@@ -242,7 +258,7 @@ def test_channel_min_severity_filters_what_is_sent(db, db_url, httpserver):
 
 def test_submit_from_a_thread_without_a_loop_delivers_in_the_background(db, db_url, httpserver):
     httpserver.expect_request(SEND_PATH, method="POST").respond_with_json({"ok": True})
-    alerter = Alerter(db, make_settings(db_url, httpserver), SimulatedClock(START))
+    alerter = Alerter(context(db, make_settings(db_url, httpserver), SimulatedClock(START)))
 
     assert alerter.submit(paused_alert())
     alerter.join_threads(10)
@@ -258,7 +274,7 @@ def test_secrets_reach_neither_events_nor_logs(db, db_url, httpserver, monkeypat
     httpserver.expect_oneshot_request(SEND_PATH, method="POST").respond_with_json({"ok": True})
     httpserver.expect_oneshot_request(HOOK_PATH, method="POST").respond_with_data("", status=404)
     settings = make_settings(db_url, httpserver, slack_webhook_url="env:SLACK_HOOK")
-    alerter = Alerter(db, settings, SimulatedClock(START))
+    alerter = Alerter(context(db, settings, SimulatedClock(START)))
 
     send(alerter, paused_alert())
 

@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterator
 import pytest
 from sqlalchemy import Connection, Engine, text
 
-from outreach_tui.db.session import ConcurrentWrites, make_engine
+from outreach_tui.db.session import make_engine
+from outreach_tui.db.write_lanes import ConcurrentWrites
 
 
 @pytest.fixture

@@ -158,6 +158,14 @@ def test_the_mode_switch_reaches_another_process_on_the_same_database(tmp_path, 
         other.close_sync()
 
 
+def test_the_mode_is_database_state_and_the_settings_keep_the_configured_default(engine):
+    engine.set_monitor_mode("suggest")
+
+    assert engine.settings.monitor.mode == "enforce"
+    assert engine.monitor_mode() == engine.guard.mode() == "suggest"
+    assert engine.monitor.tick().mode == engine.healer.tick().mode == "suggest"
+
+
 def test_a_never_checked_domain_holds_quarantine_and_the_healer_asks_for_a_dns_check(engine):
     box = mailbox(engine, "b1@dom-b.com")
     with write_tx(engine.db) as conn:

@@ -7,6 +7,7 @@ reply inbox increment): nothing is sent, the mailboxes point at a closed loopbac
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -21,6 +22,8 @@ from outreach_tui.db.repos.counters import increment_counter
 from outreach_tui.db.session import write_tx
 from outreach_tui.engine import build_engine
 from outreach_tui.engine.clock import SimulatedClock
+from outreach_tui.engine.guard.actor import GuardActor
+from outreach_tui.engine.guard.alerts import ListAlertSink
 from outreach_tui.engine.guard.monitor import Monitor
 from tests.functional.helpers import START
 from tests.functional.test_guard_modes import events, mailbox
@@ -99,7 +102,8 @@ def test_a_mailbox_healthy_again_is_judged_from_the_day_it_recovered(engine):
 
 def test_a_warning_is_told_once_a_day_by_any_process_and_again_the_next_day(engine):
     count_on(engine, "warn4@w2.example", sent=96, bounced=4)
-    other = Monitor(engine.db, engine.settings, engine.clock, "other-process")
+    other_ctx = replace(engine.ctx, operator_id="other-process")
+    other = Monitor(other_ctx, actor=GuardActor(other_ctx), sink=ListAlertSink())
 
     assert engine.monitor.tick().warned == ["warn4@w2.example"]
     assert engine.monitor.tick().warned == [] and other.tick().warned == []

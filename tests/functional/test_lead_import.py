@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from outreach_tui.core.addresses import normalize_address
 from outreach_tui.core.errors import InputError
 from outreach_tui.db import tables as t
+from outreach_tui.db.database import Database
 from outreach_tui.db.session import read_tx, write_tx
 from outreach_tui.engine.clock import SimulatedClock
 from outreach_tui.engine.leads.ingest import fast_normalize_address, import_leads_csv
@@ -131,7 +132,9 @@ def test_duplicates_in_file_and_database_are_counted_not_reimported(db_url, db, 
 
 def test_duplicates_across_batches_count_as_duplicates_in_file(db, tmp_path):
     path = write_csv(tmp_path, "email\na@x.com\nb@x.com\na@x.com\nc@x.com\nb@x.com\n")
-    report = import_leads_csv(db, path, clock=SimulatedClock(NOW), operator_id="op", batch_size=2)
+    report = import_leads_csv(
+        Database(db), path, clock=SimulatedClock(NOW), operator_id="op", batch_size=2
+    )
     assert (report.imported, report.duplicates_in_file, report.already_known) == (3, 2, 0)
 
 
@@ -271,7 +274,7 @@ def test_fast_address_check_agrees_with_email_validator_on_a_random_sample():
 
 def test_custom_columns_are_stored_as_the_same_json_the_orm_would_write(db, tmp_path):
     path = write_csv(tmp_path, 'email,Note,Größe\na@x.com,"say ""hi"" \\ there",42\n')
-    import_leads_csv(db, path, clock=SimulatedClock(NOW), operator_id="op")
+    import_leads_csv(Database(db), path, clock=SimulatedClock(NOW), operator_id="op")
     with read_tx(db) as conn:
         raw = conn.exec_driver_sql("SELECT CAST(custom AS TEXT) FROM lead").scalar()
     expected = {"note": 'say "hi" \\ there', "größe": "42"}

@@ -109,7 +109,7 @@ def fleet(tmp_path, smtp_server, pki, pg_database, monkeypatch):
         )
         engine.campaigns.create(load_campaign_file(campaign))
         import_leads_csv(
-            engine.db,
+            engine.ctx.db,
             _leads_csv(tmp_path),
             clock=engine.clock,
             operator_id=engine.operator_id,

@@ -14,6 +14,8 @@ import time
 
 import pytest
 
+from outreach_tui.db.database import Database
+from outreach_tui.engine.leads.domain_insight import MemoryInsightStore
 from outreach_tui.engine.leads.domain_insight_db import DbInsightStore
 from outreach_tui.engine.leads.verifier import Verifier, collect
 from outreach_tui.mail.probe import probe
@@ -32,7 +34,7 @@ def random_recipients(stats) -> int:
 
 
 def test_each_behaviour_of_the_world_gets_its_status(world):
-    verifier = Verifier(world.settings(), world.resolver())
+    verifier = Verifier(world.settings(), world.resolver(), MemoryInsightStore())
 
     results = {r.email: r for r in asyncio.run(collect(verifier, list(EXPECTED)))}
 
@@ -52,7 +54,7 @@ def test_each_behaviour_of_the_world_gets_its_status(world):
 
 
 def test_every_session_ends_with_quit_and_no_host_sees_two_at_once(world):
-    verifier = Verifier(world.settings(), world.resolver())
+    verifier = Verifier(world.settings(), world.resolver(), MemoryInsightStore())
 
     asyncio.run(collect(verifier, list(EXPECTED) * 3))
 
@@ -71,7 +73,7 @@ def test_five_thousand_addresses_at_one_domain_cost_one_mx_lookup_and_one_catch_
 ):
     addresses = ["ann@valid.vworld.net"] + [f"user{i}@{DOMAIN}" for i in range(4999)]
     settings = world.settings(rcpt_per_session=50, rate_limit_seconds=0.01, concurrency=20)
-    store = DbInsightStore(db)
+    store = DbInsightStore(Database(db))
 
     results = asyncio.run(collect(Verifier(settings, world.resolver(), store), addresses))
 
@@ -106,7 +108,9 @@ def test_sessions_to_one_host_start_a_gap_after_the_previous_one_ended(world):
     settings = world.settings(rate_limit_seconds=gap, rcpt_per_session=1)
     addresses = [f"user{i}@{DOMAIN}" for i in range(5)]
 
-    asyncio.run(collect(Verifier(settings, world.resolver(), prober=timed), addresses))
+    asyncio.run(
+        collect(Verifier(settings, world.resolver(), MemoryInsightStore(), prober=timed), addresses)
+    )
 
     assert len(spans) == 5
     spans.sort()
@@ -122,7 +126,7 @@ def test_a_host_waiting_for_its_turn_does_not_hold_the_pool(world):
     addresses = [f"user{i}@{DOMAIN}" for i in range(5)] + ["ann@catchall.vworld.net"]
 
     async def order() -> list[str]:
-        verifier = Verifier(settings, world.resolver())
+        verifier = Verifier(settings, world.resolver(), MemoryInsightStore())
         return [r.email async for r in verifier.verify_stream(addresses)]
 
     done = asyncio.run(order())
@@ -134,7 +138,7 @@ def test_a_greylisted_address_waiting_for_its_retry_lets_the_others_through(worl
     addresses = ["ann@grey.vworld.net", "ann@catchall.vworld.net", "ann@valid.vworld.net"]
 
     async def order() -> list[tuple[str, str]]:
-        verifier = Verifier(settings, world.resolver())
+        verifier = Verifier(settings, world.resolver(), MemoryInsightStore())
         # One address in flight at a time: only a parked retry that gives its place back
         # lets the next address start.
         stream = verifier.verify_stream(addresses, in_flight=1)
@@ -148,7 +152,9 @@ def test_a_greylisted_address_waiting_for_its_retry_lets_the_others_through(worl
 def test_a_slow_server_within_the_timeout_is_waited_for(world):
     settings = world.settings(timeout_seconds=SLOW * 3)
 
-    (result,) = asyncio.run(collect(Verifier(settings, world.resolver()), ["ann@slow.vworld.net"]))
+    (result,) = asyncio.run(
+        collect(Verifier(settings, world.resolver(), MemoryInsightStore()), ["ann@slow.vworld.net"])
+    )
 
     assert result.status.value == "VALID"
     world.world.assert_all_sessions_quit()
@@ -159,7 +165,8 @@ def test_a_domain_in_skip_catch_all_domains_gets_no_random_recipient(world):
 
     results = asyncio.run(
         collect(
-            Verifier(settings, world.resolver()), ["ann@valid.vworld.net", "x@valid.vworld.net"]
+            Verifier(settings, world.resolver(), MemoryInsightStore()),
+            ["ann@valid.vworld.net", "x@valid.vworld.net"],
         )
     )
 
@@ -170,7 +177,11 @@ def test_a_domain_in_skip_catch_all_domains_gets_no_random_recipient(world):
 def test_no_probe_domains_are_never_asked_over_smtp(world):
     settings = world.settings(no_probe_domains=["valid.vworld.net"])
 
-    (result,) = asyncio.run(collect(Verifier(settings, world.resolver()), ["ann@valid.vworld.net"]))
+    (result,) = asyncio.run(
+        collect(
+            Verifier(settings, world.resolver(), MemoryInsightStore()), ["ann@valid.vworld.net"]
+        )
+    )
 
     assert (result.status.value, result.health.value) == ("UNKNOWN", "YELLOW")
     assert world.world.stats("mx.valid.vworld.net").sessions_opened == 0

@@ -90,6 +90,8 @@ class VerifyWorld:
             "timeout_seconds": TIMEOUT,
             "probe_port": self.world.port,
             "disposable_domains": ["throwaway.vworld.net"],
+            # The world's MX hosts listen on 127.0.10.x: loopback, refused unless allowed.
+            "allow_networks": ["127.0.0.0/8"],
         }
         values.update(extra)
         return VerifySettings(**values)

@@ -106,6 +106,12 @@ FAULTS = [
     # (RFC 1047), so unknown, never a retry that could duplicate.
     Fault("drop mid-DATA, the dot already handed over", rule=Rule(drop_mid_data=True),
           status="unknown", state="unknown", error_class="unknown_outcome"),
+    # A reply line aiosmtplib cannot read (9,000 bytes: code -1) is never a refusal: on RCPT
+    # it is a retry (never a hard bounce that suppresses the address), after DATA the server
+    # had the whole message and may have queued it: unknown (a resend could duplicate it).
+    Fault("a 9,000-byte 250 on RCPT", rule=Rule(rcpt_reply="250 2.1.5 " + "x" * 9000)),
+    Fault("a 9,000-byte 250 after DATA", rule=Rule(data_reply="250 2.0.0 " + "x" * 9000),
+          status="unknown", state="unknown", error_class="unknown_outcome", server_copy=True),
 ]  # fmt: skip
 
 

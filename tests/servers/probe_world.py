@@ -15,7 +15,8 @@ Usage::
     world = ProbeWorld([HostSpec("mx.a.test", "127.0.10.1", "normal", {"ann@a.test"})])
     with world:                       # or world.start() / world.stop()
         zone = world.zone({"a.test": "mx.a.test"})   # a tests.servers.dns.Zone
-        ... point the verifier at DnsServer(zone) and probe_port=world.port ...
+        ... point the verifier at DnsServer(zone), probe_port=world.port and
+        allow_networks=["127.0.0.0/8"] (the hosts are on loopback, refused by default) ...
         world.assert_all_sessions_quit()
         assert world.max_concurrent_sessions() == 1
 

@@ -16,7 +16,8 @@ import textual.constants
 from sqlalchemy import select
 
 from outreach_tui.db import tables as t
-from outreach_tui.demo.world import PASSWORD_ENV, Sandbox, build_sandbox
+from outreach_tui.demo.seed import PASSWORD_ENV
+from outreach_tui.demo.world import Sandbox, build_sandbox
 from outreach_tui.engine import Engine
 from outreach_tui.engine.clock import SimulatedClock
 from outreach_tui.tui.app import OutreachApp

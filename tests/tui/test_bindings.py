@@ -12,7 +12,7 @@ from textual.widgets import ContentSwitcher, Input
 
 from outreach_tui.core.states import AttemptState, CampaignStatus, EnrollmentState
 from outreach_tui.db import tables as t
-from outreach_tui.demo.world import CAMPAIGNS
+from outreach_tui.demo.seed import CAMPAIGNS
 from outreach_tui.engine.sending.campaigns import CampaignSpec
 from outreach_tui.tui.panes.paged import PAGE_SIZE
 from outreach_tui.tui.panes.registry import pane_classes

@@ -16,7 +16,7 @@ from outreach_tui.core.states import CounterScope
 from outreach_tui.db import tables as t
 from outreach_tui.db.repos.counters import increment_counter
 from outreach_tui.db.session import write_tx
-from outreach_tui.demo.world import BAD_MAILBOX
+from outreach_tui.demo.seed import BAD_MAILBOX
 from outreach_tui.tui.widgets.choice import ChoiceScreen
 from tests.tui.conftest import FROZEN
 from tests.tui.helpers import notified, screen_text, settle, show_pane, table_of

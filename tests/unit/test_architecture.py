@@ -74,3 +74,46 @@ def test_the_console_builds_no_sql_and_opens_no_sockets(path):
         or n.startswith("outreach_tui.mail")
     }
     assert not bad, f"{path.name} imports {sorted(bad)}"
+
+
+def test_the_import_contracts_hold():
+    """The layers and wings of docs/ARCHITECTURE.md, as import-linter contracts in
+    pyproject.toml ([tool.importlinter]): core pure, db and mail on core only, the engine
+    knowing no face, the console and CLI calling the engine, the wings importing downward."""
+    import subprocess
+    import sys
+
+    root = PACKAGE.parent
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from importlinter.cli import lint_imports_command;"
+            " sys.exit(lint_imports_command())",
+            "--no-cache",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+_SQL_CALL = __import__("re").compile(r"(^|[^a-z_.])(select|insert|update|delete|text)\(")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in sorted(PACKAGE.rglob("*.py")) if "db" not in p.relative_to(PACKAGE).parts[:1]],
+    ids=lambda p: str(p.relative_to(PACKAGE)),
+)
+def test_sql_is_built_only_in_db(path):
+    """db/repos is the only place that builds SQL: the engine calls repositories, the faces
+    call the engine."""
+    found = [
+        f"{n}: {line.strip()}"
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if _SQL_CALL.search(line)
+    ]
+    assert not found, found

@@ -7,13 +7,15 @@ On PostgreSQL the caps hold across workers by transaction-scoped advisory locks
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, String, bindparam, func, select, text
+from sqlalchemy import Connection, Float, String, and_, bindparam, func, or_, select, text
 
-from outreach_tui.core.states import CounterScope
+from outreach_tui.core.states import CounterScope, MailboxPhase
 from outreach_tui.db import tables as t
 from outreach_tui.db.repos._sql import upsert
 from outreach_tui.db.session import DriverStatement
@@ -28,6 +30,21 @@ def counter_value(conn: Connection, scope: CounterScope, key: str, day: date) ->
         )
     ).scalar()
     return int(value or 0)
+
+
+_COUNTERS_OF = select(t.daily_counter.c.key, t.daily_counter.c.count).where(
+    t.daily_counter.c.scope == bindparam("scope"),
+    t.daily_counter.c.key.in_(bindparam("keys", expanding=True)),
+    t.daily_counter.c.day == bindparam("day"),
+)
+
+
+def counter_values(
+    conn: Connection, scope: CounterScope, keys: Sequence[str], day: date
+) -> dict[str, int]:
+    """The counters `scope` of these keys on `day`; keys without one are left out."""
+    rows = conn.execute(_COUNTERS_OF, {"scope": str(scope), "keys": list(keys), "day": day})
+    return {str(key): int(count) for key, count in rows}
 
 
 _COUNTER_UPSERT: dict[str, DriverStatement] = {}
@@ -172,3 +189,114 @@ def _advisory_lock_statement(shared: tuple[bool, ...]) -> DriverStatement:
 
 
 _ADVISORY_LOCKS: dict[tuple[bool, ...], DriverStatement] = {}
+
+
+# -- a mailbox's health: sends, hard bounces and complaints (the guard's rate reads) ----------
+
+#: The counters a mailbox's health is read from, in `Rates` order (sent, bounced, complaints).
+HEALTH_SCOPES = (CounterScope.MAILBOX, CounterScope.MAILBOX_BOUNCE, CounterScope.MAILBOX_COMPLAINT)
+
+_DC = t.daily_counter
+_M = t.mailbox
+_HEALTH_COUNTERS_FROM = select(_DC.c.scope, _DC.c.key, _DC.c.day, _DC.c.count).where(
+    _DC.c.scope.in_(HEALTH_SCOPES),
+    _DC.c.key.in_(bindparam("keys", expanding=True)),
+    _DC.c.day >= bindparam("start", type_=_DC.c.day.type),
+)
+
+
+def health_counter_sums(conn: Connection, starts: Mapping[str, date]) -> dict[tuple[str, str], int]:
+    """(scope, mailbox email) → the sum of its `HEALTH_SCOPES` counters from the mailbox's
+    own start day on; one read of the counters' primary key for all of them. A pair that
+    counted nothing is absent (the mapping returns 0 for it)."""
+    sums: dict[tuple[str, str], int] = defaultdict(int)
+    if not starts:
+        return sums
+    params = {"keys": list(starts), "start": min(starts.values())}
+    for scope, key, day, count in conn.execute(_HEALTH_COUNTERS_FROM, params):
+        if day >= starts[key]:
+            sums[(scope, key)] += int(count)
+    return sums
+
+
+def _window_sum(scope: CounterScope) -> Any:
+    """A correlated subquery: this mailbox's counter `scope` summed over the window (a few
+    seeks on the counters' primary key (scope, key, day), whatever the history's length)."""
+    return (
+        select(func.coalesce(func.sum(_DC.c.count), 0))
+        .where(
+            _DC.c.scope == scope,
+            _DC.c.key == _M.c.email,
+            _DC.c.day >= bindparam("since", type_=_DC.c.day.type),
+        )
+        .scalar_subquery()
+    )
+
+
+_WINDOW = (
+    select(
+        _M.c.id,
+        _M.c.email,
+        _window_sum(CounterScope.MAILBOX).label("sent"),
+        _window_sum(CounterScope.MAILBOX_BOUNCE).label("bounced"),
+        _window_sum(CounterScope.MAILBOX_COMPLAINT).label("complaints"),
+    )
+    .where(
+        _M.c.phase == MailboxPhase.HEALTHY.value,
+        or_(
+            _M.c.phase_changed_at.is_(None),
+            _M.c.phase_changed_at < bindparam("cutoff", type_=_M.c.phase_changed_at.type),
+        ),
+    )
+    # Materialized: inlined, the filter below would run each sum again per reference
+    # (SQLite flattens the subquery; twice the index seeks).
+    .cte("w")
+    .prefix_with("MATERIALIZED")
+)
+_ATTEMPTED = _WINDOW.c.sent + _WINDOW.c.bounced
+_WINDOW_CANDIDATES = select(_WINDOW).where(
+    or_(
+        _WINDOW.c.complaints >= bindparam("complaints"),
+        and_(
+            bindparam("min_sends") <= _ATTEMPTED,
+            _WINDOW.c.bounced > _ATTEMPTED * bindparam("rate_floor", type_=Float()),
+        ),
+    )
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowFigures:
+    """A HEALTHY mailbox's counters summed over the monitor's window."""
+
+    id: int
+    email: str
+    sent: int
+    bounced: int
+    complaints: int
+
+
+def window_candidates(
+    conn: Connection,
+    *,
+    since: date,
+    cutoff: datetime,
+    complaints: int,
+    min_sends: int,
+    rate_floor: float,
+) -> list[WindowFigures]:
+    """The mailboxes HEALTHY since before `cutoff` whose counters from `since` on may warn or
+    pause: at least `complaints` complaints, or at least `min_sends` sends and bounces with
+    more bounces than `rate_floor` of them. One statement: per mailbox a few seeks on the
+    counters' primary key, summed in the database, which hands back only these."""
+    params = {
+        "since": since,
+        "cutoff": cutoff,
+        "complaints": complaints,
+        "min_sends": min_sends,
+        "rate_floor": rate_floor,
+    }
+    return [
+        WindowFigures(mid, email, int(sent), int(bounced), int(complained))
+        for mid, email, sent, bounced, complained in conn.execute(_WINDOW_CANDIDATES, params)
+    ]

@@ -16,15 +16,10 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 import httpx
-from sqlalchemy import Engine as SAEngine
-from sqlalchemy import select
 
-from outreach_tui.config import Settings
 from outreach_tui.core.states import Severity
-from outreach_tui.db import tables as t
-from outreach_tui.db.repos.journal import write_event
-from outreach_tui.db.session import write_tx
-from outreach_tui.engine.clock import Clock
+from outreach_tui.db.repos.journal import event_with_key_after, write_event
+from outreach_tui.engine.context import EngineContext
 from outreach_tui.engine.guard.alert_channels import (
     Channel,
     DeliveryResult,
@@ -63,6 +58,27 @@ class AlertSink(Protocol):
     async def send(self, alert: Alert) -> bool:
         """Deliver (or suppress as a repeat); True when the alert was not a repeat."""
         ...
+
+
+class ListAlertSink:
+    """Keeps alerts in a list (tests, the sandbox)."""
+
+    def __init__(self) -> None:
+        self.alerts: list[Alert] = []
+
+    async def send(self, alert: Alert) -> bool:
+        self.alerts.append(alert)
+        return True
+
+
+async def send_alerts(sink: AlertSink, alerts: list[Alert]) -> None:
+    """Each alert to `sink` in turn; one that cannot be delivered is logged, never raised
+    (an unreachable chat must not stop the guard; the event is kept)."""
+    for alert in alerts:
+        try:
+            await sink.send(alert)
+        except Exception:
+            log.exception("alert %s could not be delivered", alert.key)
 
 
 def render(alert: Alert) -> str:
@@ -107,19 +123,17 @@ class Alerter:
 
     def __init__(
         self,
-        db: SAEngine,
-        settings: Settings,
-        clock: Clock,
+        ctx: EngineContext,
         *,
         sleep: Sleep = asyncio.sleep,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.db = db
-        self.settings = settings
-        self.clock = clock
+        """`sleep` and `transport`: the channels' backoff waits and HTTP transport (tests
+        pass their own)."""
+        self.ctx = ctx
         self.sleep = sleep
         self.transport = transport
-        self.channels: list[Channel] = configured_channels(settings.alerts)
+        self.channels: list[Channel] = configured_channels(ctx.settings.alerts)
         self.results: list[DeliveryResult] = []
         """Delivery outcomes of this process, newest last (for tests and the status line)."""
         self._tasks: set[asyncio.Task[None]] = set()
@@ -133,23 +147,12 @@ class Alerter:
     def record(self, alert: Alert) -> bool:
         """Write the alert event unless the same key was raised within the quiet period.
         True when recorded (so it is to be delivered), False for a repeat."""
-        now = self.clock.now()
-        quiet = timedelta(minutes=self.settings.alerts.quiet_minutes)
-        e = t.event
-        with write_tx(self.db) as conn:
-            if quiet:
-                repeat = conn.execute(
-                    select(e.c.id)
-                    .where(
-                        e.c.kind == "alert",
-                        e.c.created_at > now - quiet,
-                        e.c.data["key"].as_string() == alert.key,
-                    )
-                    .limit(1)
-                ).first()
-                if repeat is not None:
-                    log.debug("alert %s suppressed: raised within the quiet period", alert.key)
-                    return False
+        now = self.ctx.clock.now()
+        quiet = timedelta(minutes=self.ctx.settings.alerts.quiet_minutes)
+        with self.ctx.db.write() as conn:
+            if quiet and event_with_key_after(conn, kind="alert", key=alert.key, after=now - quiet):
+                log.debug("alert %s suppressed: raised within the quiet period", alert.key)
+                return False
             write_event(
                 conn,
                 kind="alert",
@@ -215,12 +218,11 @@ class Alerter:
 
     async def _deliver(self, alert: Alert, channels: list[Channel]) -> None:
         text = render(alert)
+        settings = self.ctx.settings.alerts
         try:
             results = await asyncio.gather(
                 *(
-                    deliver(
-                        c, text, self.settings.alerts, sleep=self.sleep, transport=self.transport
-                    )
+                    deliver(c, text, settings, sleep=self.sleep, transport=self.transport)
                     for c in channels
                 )
             )
@@ -235,7 +237,7 @@ class Alerter:
                 self._threads.discard(threading.current_thread())
 
     def _record_failure(self, alert: Alert, result: DeliveryResult) -> None:
-        with write_tx(self.db) as conn:
+        with self.ctx.db.write() as conn:
             write_event(
                 conn,
                 kind="alert_delivery",
@@ -247,7 +249,7 @@ class Alerter:
                     f"{'try' if result.tries == 1 else 'tries'} ({result.detail}): {alert.title}"
                 ),
                 data={"key": alert.key, "channel": result.channel, "tries": result.tries},
-                at=self.clock.now(),
+                at=self.ctx.clock.now(),
             )
 
     # -- shutting down ------------------------------------------------------------------

@@ -11,19 +11,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import Engine as SAEngine
-from sqlalchemy import select, update
-
-from outreach_tui.config import Settings
 from outreach_tui.core import dnshealth as rules
 from outreach_tui.core.dnshealth import DomainHealth
 from outreach_tui.core.states import CampaignStatus, Severity
-from outreach_tui.db import tables as t
+from outreach_tui.db.records import SendingDomainRecord
+from outreach_tui.db.repos.campaigns import campaign_setups
 from outreach_tui.db.repos.journal import write_event
-from outreach_tui.db.session import read_tx, write_tx
-from outreach_tui.engine.clock import Clock
+from outreach_tui.db.repos.sending_domains import (
+    domain_mailbox_hosts,
+    sending_domain_by_name,
+    sending_domain_names,
+    store_dns_check,
+)
+from outreach_tui.engine.context import EngineContext
 from outreach_tui.engine.guard.alerts import Alert, AlertSink
 from outreach_tui.mail.dns import make_resolver
 from outreach_tui.mail.dnshealth import DomainCheckPlan, check_domain
@@ -50,44 +51,37 @@ class DomainCheckReport:
 
 
 class DnsHealthService:
-    def __init__(self, db: SAEngine, settings: Settings, clock: Clock, alerts: AlertSink) -> None:
-        self.db = db
-        self.settings = settings
-        self.clock = clock
-        self.alerts = alerts
+    def __init__(self, ctx: EngineContext, *, sink: AlertSink) -> None:
+        """`sink` takes the alerts of what a check found."""
+        self.ctx = ctx
+        self.sink = sink
 
     def _context(
         self, domain: str
-    ) -> tuple[dict[str, Any] | None, list[str], list[str], list[str]]:
+    ) -> tuple[SendingDomainRecord | None, list[str], list[str], list[str]]:
         """(the sending_domain row, its mailboxes, their smtp hosts, campaigns using them)."""
-        d, m, c = t.sending_domain, t.mailbox, t.campaign
-        with read_tx(self.db) as conn:
-            row = conn.execute(select(d).where(d.c.name == domain)).mappings().first()
+        with self.ctx.db.read() as conn:
+            row = sending_domain_by_name(conn, domain)
             if row is None:
                 return None, [], [], []
-            boxes = conn.execute(
-                select(m.c.email, m.c.smtp_host)
-                .where(m.c.domain_id == row["id"])
-                .order_by(m.c.email)
-            ).all()
-            campaigns = conn.execute(
-                select(c.c.name, c.c.mailbox_emails).where(
-                    c.c.status == CampaignStatus.ACTIVE.value
-                )
-            ).all()
+            boxes = domain_mailbox_hosts(conn, row.id)
+            campaigns = campaign_setups(conn, (CampaignStatus.ACTIVE.value,))
         emails = [b.email for b in boxes]
         hosts = sorted({b.smtp_host for b in boxes if b.smtp_host})
         using = [
-            name
-            for name, chosen in campaigns
-            if chosen is None or any(e.lower() in {x.lower() for x in chosen} for e in emails)
+            c.name
+            for c in campaigns
+            if c.mailbox_emails is None
+            or any(e.lower() in {x.lower() for x in c.mailbox_emails} for e in emails)
         ]
-        return dict(row), emails, hosts, sorted(using)
+        return row, emails, hosts, sorted(using)
 
-    def plan(self, domain: str, row: dict[str, Any] | None, hosts: list[str]) -> DomainCheckPlan:
-        dns = self.settings.dns
+    def plan(
+        self, domain: str, row: SendingDomainRecord | None, hosts: list[str]
+    ) -> DomainCheckPlan:
+        dns = self.ctx.settings.dns
         own = dns.for_domain(domain)
-        selectors = list(row.get("dkim_selectors") or []) if row else []
+        selectors = list(row.dkim_selectors or []) if row else []
         selectors += own.dkim_selectors
         ips = own.sending_ips or dns.sending_ips
         return DomainCheckPlan(
@@ -105,7 +99,8 @@ class DnsHealthService:
         `store`), change events and alerts; any other domain is only checked."""
         domain = rules.norm(domain)
         row, mailboxes, hosts, campaigns = await asyncio.to_thread(self._context, domain)
-        resolver = make_resolver(self.settings.dns.nameservers, self.settings.dns.timeout_seconds)
+        dns = self.ctx.settings.dns
+        resolver = make_resolver(dns.nameservers, dns.timeout_seconds)
         health = await check_domain(resolver, self.plan(domain, row, hosts))
         report = DomainCheckReport(health, known=row is not None, mailboxes=mailboxes)
         if row is None or not store:
@@ -123,19 +118,21 @@ class DnsHealthService:
                 data={"mailboxes": mailboxes} if mailboxes else {},
             )
             report.alerts.append(alert)
-            await self.alerts.send(alert)
+            await self.sink.send(alert)
         return report
 
-    def _store(self, row: dict[str, Any], health: DomainHealth) -> list[str]:
-        now = self.clock.now()
-        before = {k: row[k] for k in ("spf_ok", "dkim_ok", "dmarc_ok", "blocklisted")}
+    def _store(self, row: SendingDomainRecord, health: DomainHealth) -> list[str]:
+        now = self.ctx.clock.now()
+        before = {
+            "spf_ok": row.spf_ok,
+            "dkim_ok": row.dkim_ok,
+            "dmarc_ok": row.dmarc_ok,
+            "blocklisted": row.blocklisted,
+        }
         changes = rules.describe_changes(health.domain, before, health)
-        d = t.sending_domain
-        with write_tx(self.db) as conn:
-            conn.execute(
-                update(d)
-                .where(d.c.id == row["id"])
-                .values(**health.flags(), dns_checked_at=now, dns_detail=health.as_dict())
+        with self.ctx.db.write() as conn:
+            store_dns_check(
+                conn, row.id, flags=health.flags(), checked_at=now, detail=health.as_dict()
             )
             for change in changes:
                 good = change.endswith(("valid again", "no longer on any blocklist"))
@@ -144,7 +141,7 @@ class DnsHealthService:
                     kind="dns_change",
                     severity="info" if good else "warning",
                     subject_type="domain",
-                    subject_id=row["id"],
+                    subject_id=row.id,
                     message=change,
                     data={"domain": health.domain, "before": before, "after": health.flags()},
                     at=now,
@@ -155,12 +152,8 @@ class DnsHealthService:
 
     async def check_all(self) -> list[DomainCheckReport]:
         """Check every sending domain (the dns-check job)."""
-        with read_tx(self.db) as conn:
-            names = list(
-                conn.execute(
-                    select(t.sending_domain.c.name).order_by(t.sending_domain.c.name)
-                ).scalars()
-            )
+        with self.ctx.db.read() as conn:
+            names = sending_domain_names(conn)
         gate = asyncio.Semaphore(CONCURRENT_DOMAINS)
 
         async def one(name: str) -> DomainCheckReport | None:

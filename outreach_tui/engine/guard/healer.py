@@ -5,7 +5,8 @@ healthy → WARM_RECOVERY after enough clean sends → HEALTHY after enough days
 ceiling (core.recovery decides; the monitor watches relapses). A domain's DNS is healthy when
 the last DNS check found SPF, DKIM and DMARC valid and the domain on no blocklist, and the
 domain is not paused; a domain never checked is not healthy, and the healer asks for a check
-(`request_dns`, or a "dns_check_requested" event when no checker is wired in).
+(`request_dns`) and leaves a "dns_check_requested" event once a day per domain (the operator
+sees it; `outreach-tui dns-check` answers it too).
 
 A domain the guard paused resumes once `[monitor] domain_cooldown_hours` have passed and a DNS
 check made after the pause is healthy. A campaign the guard paused stays paused: its list is
@@ -19,26 +20,18 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
-from sqlalchemy import Engine, or_, select
-
-from outreach_tui.config import Settings
 from outreach_tui.core.days import day_start_utc, local_day
 from outreach_tui.core.recovery import Rates, Transition, next_step
 from outreach_tui.core.states import MailboxPhase
-from outreach_tui.db import tables as t
-from outreach_tui.db.repos.journal import write_event
-from outreach_tui.db.session import read_tx, write_tx
-from outreach_tui.engine.clock import Clock
-from outreach_tui.engine.guard.actor import GUARD_PREFIX, GuardAction, GuardActor, Mode, guard_rules
-from outreach_tui.engine.guard.alerts import Alert, AlertSink
-from outreach_tui.engine.guard.monitor import (
-    MAILBOX_COLUMNS,
-    mailbox_state,
-    phase_rates_many,
-    send_alerts,
-)
+from outreach_tui.db.repos.journal import event_keys_since, write_event
+from outreach_tui.db.repos.mailboxes import MailboxPhaseRecord, mailboxes_in_phases
+from outreach_tui.db.repos.sending_domains import SendingDomainState, sending_domains_to_heal
+from outreach_tui.engine.context import EngineContext
+from outreach_tui.engine.guard.actions import GUARD_PREFIX, GuardAction, Mode, guard_rules
+from outreach_tui.engine.guard.actor import GuardActor
+from outreach_tui.engine.guard.alerts import Alert, AlertSink, send_alerts
+from outreach_tui.engine.guard.rates import mailbox_state, phase_rates_many
 
 log = logging.getLogger(__name__)
 
@@ -50,17 +43,16 @@ _HEALING = (
     MailboxPhase.RESTRICTED_SEND.value,
     MailboxPhase.WARM_RECOVERY.value,
 )
-_HEALING_DOMAINS = select(t.mailbox.c.domain_id).where(t.mailbox.c.phase.in_(_HEALING))
 _RECOVERING = (MailboxPhase.RESTRICTED_SEND.value, MailboxPhase.WARM_RECOVERY.value)
 NO_SENDS = Rates()
 
 
-def dns_healthy(domain: Any) -> bool:
+def dns_healthy(domain: SendingDomainState | None) -> bool:
     """The domain is not paused and its DNS records are healthy."""
     return domain is not None and not domain.paused and dns_records_healthy(domain)
 
 
-def dns_records_healthy(domain: Any) -> bool:
+def dns_records_healthy(domain: SendingDomainState) -> bool:
     """SPF, DKIM, DMARC valid and not blocklisted, as the last DNS check found (never checked:
     not healthy)."""
     return (
@@ -87,27 +79,22 @@ class HealReport:
 class Healer:
     def __init__(
         self,
-        db: Engine,
-        settings: Settings,
-        clock: Clock,
-        operator_id: str,
+        ctx: EngineContext,
         *,
-        actor: GuardActor | None = None,
-        sink: AlertSink | None = None,
-        request_dns: DnsRequest | None = None,
+        actor: GuardActor,
+        sink: AlertSink,
+        request_dns: DnsRequest,
     ) -> None:
-        self.db = db
-        self.settings = settings
-        self.clock = clock
-        self.operator_id = operator_id
-        self.actor = actor or GuardActor(db, settings, clock, operator_id)
+        """`actor` carries out the steps by mode; `sink` takes the alerts; `request_dns`
+        runs a DNS check of the named domains (engine/guard/dnscheck.py)."""
+        self.ctx = ctx
+        self.actor = actor
         self.sink = sink
         self.request_dns = request_dns
-        """Runs a DNS check of the named domains (the DNS-health part wires it in)."""
 
     async def run(self) -> HealReport:
         report = await asyncio.to_thread(self.tick)
-        if report.dns_requested and self.request_dns is not None:
+        if report.dns_requested:
             try:
                 await self.request_dns(report.dns_requested)
             except Exception:  # the next pass asks again
@@ -117,36 +104,21 @@ class Healer:
 
     def tick(self) -> HealReport:
         mode = self.actor.mode()
-        now = self.clock.now()
-        rules = guard_rules(self.settings)
+        now = self.ctx.clock.now()
+        rules = guard_rules(self.ctx.settings)
+        tz = self.ctx.tz
         actions: list[GuardAction] = []
         unchecked: set[str] = set()
-        d = t.sending_domain
-        with read_tx(self.db) as conn:
-            domains = {
-                row.id: row
-                for row in conn.execute(
-                    select(
-                        d.c.id, d.c.name, d.c.paused, d.c.paused_reason, d.c.paused_at,
-                        d.c.spf_ok, d.c.dkim_ok, d.c.dmarc_ok, d.c.blocklisted,
-                        d.c.dns_checked_at,
-                    ).where(
-                        # Only the domains this pass can act on.
-                        or_(d.c.paused.is_(True), d.c.id.in_(_HEALING_DOMAINS))
-                    )
-                )
-            }  # fmt: skip
-            boxes = conn.execute(
-                select(*MAILBOX_COLUMNS).where(t.mailbox.c.phase.in_(_HEALING))
-            ).all()
+        with self.ctx.db.read() as conn:
+            # Only the domains this pass can act on.
+            domains = {d.id: d for d in sending_domains_to_heal(conn, _HEALING)}
+            boxes = mailboxes_in_phases(conn, _HEALING)
             # Only a recovering mailbox's step depends on its sends in the phase; a PAUSED or
             # QUARANTINE one's rate is read only when it moves (for the event and the alert).
-            rates = phase_rates_many(
-                conn, [box for box in boxes if box.phase in _RECOVERING], self.settings
-            )
-            moving: list[tuple[Any, Transition]] = []
+            rates = phase_rates_many(conn, [box for box in boxes if box.phase in _RECOVERING], tz)
+            moving: list[tuple[MailboxPhaseRecord, Transition]] = []
             for box in boxes:
-                domain = domains.get(box.domain_id)
+                domain = domains.get(box.domain_id) if box.domain_id is not None else None
                 state = mailbox_state(box)
                 in_phase = rates.get(box.id, NO_SENDS)
                 healthy = dns_healthy(domain)
@@ -161,9 +133,7 @@ class Healer:
                 if step is not None:
                     moving.append((box, step))
             rates.update(
-                phase_rates_many(
-                    conn, [box for box, _ in moving if box.id not in rates], self.settings
-                )
+                phase_rates_many(conn, [box for box, _ in moving if box.id not in rates], tz)
             )
             for box, step in moving:
                 actions.append(
@@ -173,7 +143,7 @@ class Healer:
                         rate=rates[box.id].bounce_rate,
                     )
                 )  # fmt: skip
-        cooldown = timedelta(hours=self.settings.monitor.domain_cooldown_hours)
+        cooldown = timedelta(hours=self.ctx.settings.monitor.domain_cooldown_hours)
         for domain in domains.values():
             if (
                 domain.paused
@@ -212,21 +182,15 @@ class Healer:
     def _note_dns_request(self, names: list[str]) -> None:
         """One "dns_check_requested" event per domain per day: the DNS job (or the operator,
         `outreach-tui dns-check`) answers it."""
-        now = self.clock.now()
-        today = local_day(now, self.settings.tz)
+        now = self.ctx.clock.now()
+        today = local_day(now, self.ctx.tz)
         day = today.isoformat()
-        with write_tx(self.db) as conn:
+        with self.ctx.db.write() as conn:
             # Today's requests of these domains only (the key names the local day).
-            told = {
-                (data or {}).get("key")
-                for (data,) in conn.execute(
-                    select(t.event.c.data).where(
-                        t.event.c.kind == "dns_check_requested",
-                        t.event.c.created_at >= day_start_utc(today, self.settings.tz),
-                        t.event.c.subject_id.in_(names),
-                    )
-                )
-            }
+            told = event_keys_since(
+                conn, kind="dns_check_requested", since=day_start_utc(today, self.ctx.tz),
+                subject_ids=names,
+            )  # fmt: skip
             for name in names:
                 key = f"dns:{name}:{day}"
                 if key not in told:

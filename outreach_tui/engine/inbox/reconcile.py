@@ -17,18 +17,23 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection
 
-from outreach_tui.config import Settings
 from outreach_tui.core.errors import ConfigError
-from outreach_tui.core.states import AttemptState, EnrollmentState
-from outreach_tui.db import tables as t
-from outreach_tui.db.repos.journal import write_audit, write_event
-from outreach_tui.db.repos.mailboxes import mailbox_by_id
-from outreach_tui.db.session import read_tx, write_tx
-from outreach_tui.engine.clock import Clock
+from outreach_tui.core.states import EnrollmentState
+from outreach_tui.db.records import AttemptRecord, MailboxRecord
+from outreach_tui.db.repos.attempts_inbox import (
+    UnknownAttempt,
+    fail_attempt,
+    last_sent_message_id,
+    unknown_attempt,
+    unknown_attempts_to_settle,
+)
+from outreach_tui.db.repos.campaigns import enrollment_state
+from outreach_tui.db.repos.journal import last_event_message, write_audit, write_event
+from outreach_tui.db.repos.mailboxes import mailbox_by_id, mailboxes_by_id
+from outreach_tui.engine.context import EngineContext
 from outreach_tui.engine.inbox.poller import ClientFactory, endpoint_for
 from outreach_tui.engine.sending.pipeline import SendPipeline
 from outreach_tui.engine.sending.sequences import advance_after_send, stop_enrollment
@@ -47,20 +52,13 @@ class ReconcileReport:
 
 class Reconciler:
     def __init__(
-        self,
-        db: Engine,
-        settings: Settings,
-        clock: Clock,
-        pipeline: SendPipeline,
-        operator_id: str,
-        *,
-        client_factory: ClientFactory = ImapClient,
+        self, ctx: EngineContext, *, pipeline: SendPipeline, client_factory: ClientFactory
     ) -> None:
-        self.db = db
-        self.settings = settings
-        self.clock = clock
+        self.db = ctx.db
+        self.settings = ctx.settings
+        self.clock = ctx.clock
         self.pipeline = pipeline
-        self.operator_id = operator_id
+        self.operator_id = ctx.operator_id
         self.client_factory = client_factory
 
     async def run(self) -> ReconcileReport:
@@ -68,31 +66,20 @@ class Reconciler:
         cutoff = self.clock.now() - timedelta(
             minutes=self.settings.replies.reconcile_min_age_minutes
         )
-        a, m = t.attempt, t.mailbox
-        with read_tx(self.db) as conn:
-            rows = conn.execute(
-                select(a.c.id, a.c.message_id, a.c.mailbox_id)
-                .join(m, m.c.id == a.c.mailbox_id)
-                .where(
-                    a.c.state == AttemptState.UNKNOWN.value,
-                    a.c.updated_at <= cutoff,
-                    m.c.imap_host.is_not(None),
-                    m.c.imap_host != "",
-                )
-                .order_by(a.c.mailbox_id, a.c.id)
-            ).all()
-            boxes = {
-                row.id: row
-                for row in conn.execute(select(m).where(m.c.id.in_({r.mailbox_id for r in rows})))
-            }
-        by_box: dict[int, list[Any]] = {}
+        with self.db.read() as conn:
+            rows = unknown_attempts_to_settle(conn, cutoff)
+            ids = sorted({r.mailbox_id for r in rows})
+            boxes = {box.id: box for box in mailboxes_by_id(conn, ids)}
+        by_box: dict[int, list[UnknownAttempt]] = {}
         for row in rows:
             by_box.setdefault(row.mailbox_id, []).append(row)
         for mailbox_id, attempts in by_box.items():
             await self._mailbox(boxes[mailbox_id], attempts, report)
         return report
 
-    async def _mailbox(self, box: Any, attempts: list[Any], report: ReconcileReport) -> None:
+    async def _mailbox(
+        self, box: MailboxRecord, attempts: list[UnknownAttempt], report: ReconcileReport
+    ) -> None:
         try:
             async with self.client_factory(endpoint_for(box, self.settings)) as imap:
                 folder = await imap.sent_folder(self.settings.replies.sent_folder)
@@ -121,19 +108,14 @@ class Reconciler:
         except (ImapError, ConfigError) as exc:
             log.warning("reconciling %s: %s", box.email, exc)
             report.errors.append(f"{box.email}: {exc}")
+        except Exception as exc:  # one mailbox's failure never stops the others
+            log.exception("reconciling %s failed", box.email)
+            report.errors.append(f"{box.email}: internal error ({type(exc).__name__})")
 
     async def _sent_folder_keeps_mail(self, imap: ImapClient, mailbox_id: int) -> bool:
         """True when a message of this mailbox that certainly went out is in the folder."""
-        with read_tx(self.db) as conn:
-            proof = conn.execute(
-                select(t.attempt.c.message_id)
-                .where(
-                    t.attempt.c.mailbox_id == mailbox_id,
-                    t.attempt.c.state == AttemptState.SENT.value,
-                )
-                .order_by(t.attempt.c.id.desc())
-                .limit(1)
-            ).scalar()
+        with self.db.read() as conn:
+            proof = last_sent_message_id(conn, mailbox_id)
         if proof is None:
             return False
         try:
@@ -142,18 +124,15 @@ class Reconciler:
             return False
 
     def _settle_sent(self, attempt_id: int, mailbox_id: int, folder: str) -> None:
-        with write_tx(self.db) as conn:
-            attempt = conn.execute(
-                select(t.attempt).where(
-                    t.attempt.c.id == attempt_id, t.attempt.c.state == AttemptState.UNKNOWN.value
-                )
-            ).first()
+        with self.db.write() as conn:
+            attempt = unknown_attempt(conn, attempt_id)
             mailbox = mailbox_by_id(conn, mailbox_id)
             if attempt is None or mailbox is None:
                 return
             now = self.clock.now()
             self.pipeline.settle_sent(conn, attempt, mailbox, f"found in {folder}")
             if attempt.campaign_lead_id is not None:
+                assert attempt.step_position is not None  # a campaign's attempt has its step
                 advance_after_send(
                     conn,
                     enrollment_id=attempt.campaign_lead_id,
@@ -166,30 +145,14 @@ class Reconciler:
             self._audit(conn, attempt, "settled_sent", f"found in {folder}", now)
 
     def _settle_failed(self, attempt_id: int, folder: str) -> None:
-        with write_tx(self.db) as conn:
+        with self.db.write() as conn:
             now = self.clock.now()
-            attempt = conn.execute(
-                select(t.attempt).where(
-                    t.attempt.c.id == attempt_id, t.attempt.c.state == AttemptState.UNKNOWN.value
-                )
-            ).first()
+            attempt = unknown_attempt(conn, attempt_id)
             if attempt is None:
                 return
-            conn.execute(
-                update(t.attempt)
-                .where(t.attempt.c.id == attempt_id)
-                .values(
-                    state=AttemptState.FAILED.value,
-                    error_detail=f"outcome unknown; not found in {folder}",
-                    updated_at=now,
-                )
-            )
+            fail_attempt(conn, attempt_id, f"outcome unknown; not found in {folder}", now)
             if attempt.campaign_lead_id is not None:
-                held = conn.execute(
-                    select(t.campaign_lead.c.state).where(
-                        t.campaign_lead.c.id == attempt.campaign_lead_id
-                    )
-                ).scalar()
+                held = enrollment_state(conn, attempt.campaign_lead_id)
                 if held == EnrollmentState.HELD.value:
                     stop_enrollment(
                         conn,
@@ -200,7 +163,7 @@ class Reconciler:
             self._audit(conn, attempt, "settled_failed", f"not found in {folder}", now)
 
     def _audit(
-        self, conn: Connection, attempt: Any, result: str, where: str, now: datetime
+        self, conn: Connection, attempt: AttemptRecord, result: str, where: str, now: datetime
     ) -> None:
         """The audit row of a settled unknown outcome."""
         write_audit(
@@ -216,15 +179,9 @@ class Reconciler:
         )
 
     def _event(self, attempt_id: int, message: str) -> None:
-        with write_tx(self.db) as conn:
-            last = conn.execute(
-                select(t.event.c.message)
-                .where(t.event.c.subject_type == "attempt", t.event.c.subject_id == str(attempt_id))
-                .order_by(t.event.c.id.desc())
-                .limit(1)
-            ).scalar()
-            if last == message:  # said already: every cycle would repeat it
-                return
+        with self.db.write() as conn:
+            if last_event_message(conn, "attempt", attempt_id) == message:
+                return  # said already: every cycle would repeat it
             write_event(
                 conn,
                 kind="attempt_unknown",

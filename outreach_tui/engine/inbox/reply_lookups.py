@@ -9,164 +9,36 @@ so what a later message of the chunk sees is what it would have read itself. The
 chunk stores are added to the maps as they are stored, so a second copy of a message in the
 same chunk is still recognised as one.
 
-The statements the poller runs for every message are built once here (see
-`db.session.DriverStatement`); their SQL is what the Core expressions they replace compiled
-to, so every backend keeps its behaviour.
+The reads are the repositories' batch lookups (db/repos/replies.py, attempts_inbox.py,
+leads.py): one statement per kind of lookup for the whole chunk.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Connection
 
-from outreach_tui.core.states import AttemptState, EnrollmentState, LeadStatus
-from outreach_tui.db import tables as t
-from outreach_tui.db.session import DriverStatement
-from outreach_tui.engine.sending.sequences import UNSENT_STATES
+from outreach_tui.db.repos.attempts_inbox import (
+    ThreadAttempt,
+    attempts_by_message_id,
+    attempts_sent_to,
+)
+from outreach_tui.db.repos.journal import AuditEntry, write_audits
+from outreach_tui.db.repos.leads import lead_id_by_email, lead_ids_by_email
+from outreach_tui.db.repos.mailboxes import mailbox_email_by_id
+from outreach_tui.db.repos.replies import (
+    StoredReply,
+    replies_at,
+    replies_by_digest,
+    replies_by_message_id,
+)
 from outreach_tui.mail.inbound import InboundAnalysis
 
 #: How many of our sends to one address are looked at when threading by sender and subject.
 SENT_CANDIDATES = 50
-
-_R = t.reply
-_A = t.attempt
-
-_REPLIES_AT = DriverStatement(
-    select(_R.c.uid, _R.c.id, _R.c.classification).where(
-        _R.c.mailbox_id == bindparam("mailbox_id"),
-        _R.c.folder == bindparam("folder"),
-        _R.c.uidvalidity == bindparam("uidvalidity"),
-        _R.c.uid >= bindparam("low"),
-        _R.c.uid <= bindparam("high"),
-    )
-)
-_REPLIES_BY_MESSAGE_ID = select(_R.c.id, _R.c.classification, _R.c.message_id).where(
-    _R.c.mailbox_id == bindparam("mailbox_id"),
-    _R.c.message_id.in_(bindparam("values", expanding=True)),
-)
-_REPLIES_BY_DIGEST = select(_R.c.id, _R.c.classification, _R.c.digest).where(
-    _R.c.mailbox_id == bindparam("mailbox_id"),
-    _R.c.digest.in_(bindparam("values", expanding=True)),
-)
-_MAILBOX = DriverStatement(
-    select(t.mailbox.c.id, t.mailbox.c.email).where(t.mailbox.c.id == bindparam("mailbox_id"))
-)
-_ATTEMPT_COLUMNS = (
-    _A.c.id,
-    _A.c.lead_id,
-    _A.c.message_id,
-    _A.c.recipient_email,
-    _A.c.sender_email,
-    _A.c.subject,
-)
-_ATTEMPTS_BY_MESSAGE_ID = select(*_ATTEMPT_COLUMNS).where(
-    _A.c.message_id.in_(bindparam("values", expanding=True))
-)
-_ATTEMPTS_SENT_TO = (
-    select(*_ATTEMPT_COLUMNS)
-    .where(
-        _A.c.recipient_email.in_(bindparam("values", expanding=True)),
-        or_(
-            _A.c.state == AttemptState.SENT.value,
-            _A.c.state == AttemptState.UNKNOWN.value,
-        ),
-        or_(_A.c.mailbox_id == bindparam("mailbox_id"), _A.c.mailbox_id.is_(None)),
-    )
-    .order_by(_A.c.id.desc())
-)
-_LEADS_BY_EMAIL = select(t.lead.c.id, t.lead.c.email).where(
-    t.lead.c.email.in_(bindparam("values", expanding=True))
-)
-
-# -- writes ----------------------------------------------------------------------------------
-# A WHERE parameter of an UPDATE is never named after a column of the table: SQLAlchemy
-# reserves those names for the SET clause (PostgreSQL runs these through `conn.execute`).
-
-REPLY_COLUMNS = (
-    "mailbox_id", "folder", "uidvalidity", "uid", "attempt_id", "lead_id", "message_id",
-    "from_email", "subject", "received_at", "classification", "classified_by", "return_date",
-    "snippet", "raw", "handled", "created_at", "reason", "problem", "affected_email", "digest",
-    "review",
-)  # fmt: skip
-INSERT_REPLY = DriverStatement(
-    insert(_R).values({name: bindparam(name) for name in REPLY_COLUMNS}).returning(_R.c.id)
-)
-MOVE_REPLY = DriverStatement(
-    update(_R)
-    .where(_R.c.id == bindparam("reply_id"))
-    .values(folder=bindparam("folder"), uidvalidity=bindparam("uidvalidity"), uid=bindparam("uid"))
-)
-AUDIT_COLUMNS = (
-    "user_id", "lead_email", "sender_email", "subject", "policy_result", "reason", "legal_basis",
-    "timestamp", "attempt_id",
-)  # fmt: skip
-INSERT_AUDIT = DriverStatement(
-    insert(t.audit_log).values({name: bindparam(name) for name in AUDIT_COLUMNS})
-)
-INSERT_EVENT = DriverStatement(
-    insert(t.event).values(
-        {
-            name: bindparam(name)
-            for name in (
-                "kind", "severity", "subject_type", "subject_id", "message", "data",
-                "created_at", "acknowledged",
-            )
-        }
-    )
-)  # fmt: skip
-SUPPRESSION_EXISTS = DriverStatement(
-    select(t.suppression.c.id).where(
-        t.suppression.c.kind == bindparam("kind"), t.suppression.c.value == bindparam("value")
-    )
-)
-INSERT_SUPPRESSION = DriverStatement(
-    insert(t.suppression).values(
-        {
-            name: bindparam(name)
-            for name in ("kind", "value", "reason", "source", "created_at", "created_by")
-        }
-    )
-)
-_FINAL_LEAD = [s.value for s in LeadStatus if s.final]
-SET_LEAD_STATUS_UNLESS_FINAL = DriverStatement(
-    update(t.lead)
-    .where(
-        t.lead.c.email == bindparam("for_email"), and_(*(t.lead.c.status != s for s in _FINAL_LEAD))
-    )
-    .values(status=bindparam("status"), updated_at=bindparam("updated_at"))
-)
-MARK_ATTEMPT_BOUNCED = DriverStatement(
-    update(_A)
-    .where(_A.c.id == bindparam("attempt_id"))
-    .values(
-        error_class="hard_bounce",
-        error_detail=bindparam("error_detail"),
-        updated_at=bindparam("updated_at"),
-    )
-)
-_CL = t.campaign_lead
-POSTPONE_ENROLLMENTS = DriverStatement(
-    update(_CL)
-    .where(
-        _CL.c.lead_id == bindparam("for_lead"),
-        _CL.c.state == EnrollmentState.ACTIVE.value,
-        or_(_CL.c.next_due_at.is_(None), _CL.c.next_due_at < bindparam("resume")),
-    )
-    .values(next_due_at=bindparam("resume"), updated_at=bindparam("updated_at"))
-)
-POSTPONE_ATTEMPTS = DriverStatement(
-    update(_A)
-    .where(
-        _A.c.lead_id == bindparam("for_lead"),
-        or_(*(_A.c.state == s for s in UNSENT_STATES)),
-        or_(_A.c.next_attempt_at.is_(None), _A.c.next_attempt_at < bindparam("resume")),
-    )
-    .values(next_attempt_at=bindparam("resume"), updated_at=bindparam("updated_at"))
-)
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -190,12 +62,6 @@ def bracketed(message_id: str | None) -> str | None:
 
 
 @dataclass
-class StoredReply:
-    id: int
-    classification: str
-
-
-@dataclass
 class ChunkLookups:
     """Reads for a chunk of messages of one mailbox, made once (see the module docstring)."""
 
@@ -204,10 +70,10 @@ class ChunkLookups:
     at_location: dict[tuple[str, int, int], StoredReply] = field(default_factory=dict)
     by_message_id: dict[str, StoredReply] = field(default_factory=dict)
     by_digest: dict[str, StoredReply] = field(default_factory=dict)
-    attempts_by_message_id: dict[str, Any] = field(default_factory=dict)
-    sent_to: dict[str, list[Any]] = field(default_factory=dict)
+    attempts_by_message_id: dict[str, ThreadAttempt] = field(default_factory=dict)
+    sent_to: dict[str, list[ThreadAttempt]] = field(default_factory=dict)
     lead_ids: dict[str, int | None] = field(default_factory=dict)
-    audit_rows: list[dict[str, Any]] = field(default_factory=list)
+    audit_rows: list[AuditEntry] = field(default_factory=list)
     """Audit rows of the chunk, written together by `flush` (same transaction)."""
 
     @classmethod
@@ -219,8 +85,7 @@ class ChunkLookups:
         analyses: Sequence[InboundAnalysis],
     ) -> ChunkLookups:
         """`messages`: (folder, uidvalidity, uid, bracketed Message-ID or None, digest)."""
-        box = _MAILBOX.execute(conn, {"mailbox_id": mailbox_id}).one()
-        out = cls(mailbox_id=int(box.id), mailbox_email=str(box.email))
+        out = cls(mailbox_id=mailbox_id, mailbox_email=mailbox_email_by_id(conn, mailbox_id))
         out._load_stored(conn, messages)
         out._load_attempts(conn, analyses)
         return out
@@ -233,43 +98,27 @@ class ChunkLookups:
             places.setdefault((folder, uidvalidity), []).append(uid)
         for (folder, uidvalidity), uids in places.items():
             wanted = set(uids)
-            found = _REPLIES_AT.execute(
-                conn,
-                {
-                    "mailbox_id": self.mailbox_id,
-                    "folder": folder,
-                    "uidvalidity": uidvalidity,
-                    "low": min(uids),
-                    "high": max(uids),
-                },
-            )
-            for row in found:
-                if int(row.uid) in wanted:
-                    self.at_location[(folder, uidvalidity, int(row.uid))] = StoredReply(
-                        int(row.id), str(row.classification)
-                    )
+            found = replies_at(conn, self.mailbox_id, folder, uidvalidity, min(uids), max(uids))
+            for uid, stored in found:
+                if uid in wanted:
+                    self.at_location[(folder, uidvalidity, uid)] = stored
         ids = sorted({m[3] for m in messages if m[3]})
         digests = sorted({m[4] for m in messages if not m[3]})
-        for statement, values, target, key in (
-            (_REPLIES_BY_MESSAGE_ID, ids, self.by_message_id, "message_id"),
-            (_REPLIES_BY_DIGEST, digests, self.by_digest, "digest"),
+        for lookup, values, target in (
+            (replies_by_message_id, ids, self.by_message_id),
+            (replies_by_digest, digests, self.by_digest),
         ):
             if not values:
                 continue
-            matches: list[Any] = list(
-                conn.execute(statement, {"mailbox_id": self.mailbox_id, "values": values})
-            )
-            for stored in sorted(matches, key=lambda r: int(r.id)):
-                target.setdefault(
-                    str(getattr(stored, key)),
-                    StoredReply(int(stored.id), str(stored.classification)),
-                )
+            # The oldest reply stored under a key is the one a later copy is taken for.
+            for key, stored in sorted(lookup(conn, self.mailbox_id, values), key=_by_id):
+                target.setdefault(key, stored)
 
     def _load_attempts(self, conn: Connection, analyses: Sequence[InboundAnalysis]) -> None:
         wanted = sorted({x for a in analyses for x in thread_ids(a)})
         if wanted:
-            for attempt in conn.execute(_ATTEMPTS_BY_MESSAGE_ID, {"values": wanted}):
-                self.attempts_by_message_id[str(attempt.message_id)] = attempt
+            for attempt in attempts_by_message_id(conn, wanted):
+                self.attempts_by_message_id[attempt.message_id] = attempt
         addresses = sorted(
             {
                 x
@@ -280,27 +129,25 @@ class ChunkLookups:
         )
         if addresses:
             self.sent_to = {x: [] for x in addresses}
-            newest_first = conn.execute(
-                _ATTEMPTS_SENT_TO, {"values": addresses, "mailbox_id": self.mailbox_id}
-            )
-            for attempt in newest_first:
-                sent = self.sent_to[str(attempt.recipient_email)]
+            for attempt in attempts_sent_to(conn, addresses, self.mailbox_id):  # newest first
+                sent = self.sent_to[attempt.recipient_email]
                 if len(sent) < SENT_CANDIDATES:
                     sent.append(attempt)
         emails = {x for a in analyses for x in affected_candidates(a)}
-        emails.update(str(r.recipient_email) for r in self.attempts_by_message_id.values())
+        emails.update(r.recipient_email for r in self.attempts_by_message_id.values())
         for sent_rows in self.sent_to.values():
-            emails.update(str(r.recipient_email) for r in sent_rows)
+            emails.update(r.recipient_email for r in sent_rows)
         emails.discard("")
         if emails:
             self.lead_ids = dict.fromkeys(emails)
-            for lead in conn.execute(_LEADS_BY_EMAIL, {"values": sorted(emails)}):
-                self.lead_ids[str(lead.email)] = int(lead.id)
+            self.lead_ids.update(lead_ids_by_email(conn, sorted(emails)))
 
     # -- in-memory lookups -------------------------------------------------------------------
 
-    def thread(self, analysis: InboundAnalysis, subject_key: Any) -> Any:
-        """Our attempt `analysis` answers (or reports on), or None (see `ReplyEffects`)."""
+    def thread(
+        self, analysis: InboundAnalysis, subject_key: Callable[[str | None], str]
+    ) -> ThreadAttempt | None:
+        """Our attempt `analysis` answers (or reports on), or None (engine/inbox/storing.py)."""
         for candidate in thread_ids(analysis):
             found = self.attempts_by_message_id.get(candidate)
             if found is not None:
@@ -308,10 +155,10 @@ class ChunkLookups:
         addresses = fallback_addresses(analysis)
         if not addresses:
             return None
-        merged: dict[int, Any] = {}
+        merged: dict[int, ThreadAttempt] = {}
         for address in addresses:
             for row in self.sent_to.get(address, ()):
-                merged[int(row.id)] = row
+                merged[row.id] = row
         sent = [merged[k] for k in sorted(merged, reverse=True)][:SENT_CANDIDATES]
         if not sent:
             return None
@@ -324,8 +171,7 @@ class ChunkLookups:
 
     def lead_id(self, conn: Connection, email: str) -> int | None:
         if email not in self.lead_ids:  # not foreseen by `load`: ask
-            found = conn.execute(_LEADS_BY_EMAIL, {"values": [email]}).first()
-            self.lead_ids[email] = int(found.id) if found is not None else None
+            self.lead_ids[email] = lead_id_by_email(conn, email)
         return self.lead_ids[email]
 
     def stored(self, location: tuple[str, int, int], message_id: str | None, digest: str,
@@ -337,14 +183,17 @@ class ChunkLookups:
         else:
             self.by_digest.setdefault(digest, reply)
 
-    def audit(self, row: dict[str, Any]) -> None:
-        self.audit_rows.append(row)
+    def audit(self, entry: AuditEntry) -> None:
+        self.audit_rows.append(entry)
 
     def flush(self, conn: Connection) -> None:
         """Write what was held back (the audit rows), in the order it was made."""
         rows, self.audit_rows = self.audit_rows, []
-        if rows:
-            INSERT_AUDIT.executemany(conn, rows)
+        write_audits(conn, rows)
+
+
+def _by_id(found: tuple[str, StoredReply]) -> int:
+    return found[1].id
 
 
 def thread_ids(analysis: InboundAnalysis) -> list[str]:

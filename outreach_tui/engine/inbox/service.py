@@ -7,7 +7,8 @@
     reply_to(id, body)           a threaded answer from the mailbox that received the reply,
                                  through the send pipeline (policy, ledger, SMTP, audit)
 
-The operator is this engine's session identity (DESIGN.md step 1), never an argument.
+The operator is this engine's session identity (`EngineContext.operator_id`), never an
+argument. Its collaborators are built by engine/wiring.py.
 """
 
 from __future__ import annotations
@@ -16,19 +17,16 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select, update
-
-from outreach_tui.config import Settings
 from outreach_tui.core.errors import InputError
-from outreach_tui.db import tables as t
 from outreach_tui.db.repos.journal import write_audit
-from outreach_tui.db.session import read_tx, write_tx
-from outreach_tui.engine.clock import Clock
+from outreach_tui.db.repos.replies import mark_reply_handled, reply_to_answer
+from outreach_tui.engine.context import EngineContext
 from outreach_tui.engine.inbox.effects import ReplyEffects, reply_subject
-from outreach_tui.engine.inbox.poller import Analyser, ClientFactory, Poller, PollReport
+from outreach_tui.engine.inbox.poller import Poller, PollReport
 from outreach_tui.engine.inbox.reconcile import Reconciler, ReconcileReport
-from outreach_tui.engine.sending.pipeline import SendOutcome, SendPipeline, SendRequest
-from outreach_tui.mail.imap import ImapClient
+from outreach_tui.engine.inbox.review import ReplyReview
+from outreach_tui.engine.sending.pipeline import SendPipeline
+from outreach_tui.engine.sending.values import SendOutcome, SendRequest
 from outreach_tui.mail.inbound import ReplyKind
 
 log = logging.getLogger(__name__)
@@ -43,26 +41,22 @@ class InboxCycle:
 class Inbox:
     def __init__(
         self,
-        db: Engine,
-        settings: Settings,
-        clock: Clock,
-        pipeline: SendPipeline,
-        operator_id: str,
+        ctx: EngineContext,
         *,
-        analyser: Analyser | None = None,
-        client_factory: ClientFactory = ImapClient,
+        pipeline: SendPipeline,
+        effects: ReplyEffects,
+        review: ReplyReview,
+        poller: Poller,
+        reconciler: Reconciler,
     ) -> None:
-        self.db = db
-        self.clock = clock
+        self.db = ctx.db
+        self.clock = ctx.clock
+        self.operator_id = ctx.operator_id
         self.pipeline = pipeline
-        self.operator_id = operator_id
-        self.effects = ReplyEffects(settings, operator_id)
-        self.poller = Poller(
-            db, settings, clock, self.effects, analyser=analyser, client_factory=client_factory
-        )
-        self.reconciler = Reconciler(
-            db, settings, clock, pipeline, operator_id, client_factory=client_factory
-        )
+        self.effects = effects  # the sandbox applies its messages through it
+        self.review = review
+        self.poller = poller
+        self.reconciler = reconciler
 
     async def poll(self) -> InboxCycle:
         poll = await self.poller.poll_all()
@@ -70,16 +64,16 @@ class Inbox:
         return InboxCycle(poll, reconcile)
 
     def confirm_suggestion(self, reply_id: int) -> bool:
-        with write_tx(self.db) as conn:
-            return self.effects.confirm(conn, reply_id, self.operator_id, self.clock.now())
+        with self.db.write() as conn:
+            return self.review.confirm(conn, reply_id, self.operator_id, self.clock.now())
 
     def dismiss_suggestion(self, reply_id: int) -> bool:
-        with write_tx(self.db) as conn:
-            return self.effects.dismiss(conn, reply_id, self.operator_id, self.clock.now())
+        with self.db.write() as conn:
+            return self.review.dismiss(conn, reply_id, self.operator_id, self.clock.now())
 
     def relabel_reply(self, reply_id: int, kind: ReplyKind) -> bool:
-        with write_tx(self.db) as conn:
-            return self.effects.relabel(conn, reply_id, kind, self.operator_id, self.clock.now())
+        with self.db.write() as conn:
+            return self.review.relabel(conn, reply_id, kind, self.operator_id, self.clock.now())
 
     async def reply_to(self, reply_id: int, body: str) -> SendOutcome:
         """Answer a reply from the mailbox that received it, in its thread."""
@@ -90,23 +84,8 @@ class Inbox:
         return outcome
 
     def _reply_request(self, reply_id: int, body: str) -> SendRequest:
-        r, a = t.reply, t.attempt
-        with read_tx(self.db) as conn:
-            row = conn.execute(
-                select(
-                    r.c.from_email,
-                    r.c.subject,
-                    r.c.message_id,
-                    r.c.classification,
-                    t.mailbox.c.email.label("mailbox_email"),
-                    a.c.message_id.label("our_id"),
-                    a.c.references.label("our_refs"),
-                    a.c.subject.label("our_subject"),
-                )
-                .join(t.mailbox, t.mailbox.c.id == r.c.mailbox_id)
-                .outerjoin(a, a.c.id == r.c.attempt_id)
-                .where(r.c.id == reply_id)
-            ).first()
+        with self.db.read() as conn:
+            row = reply_to_answer(conn, reply_id)
         if row is None:
             raise InputError(f"reply {reply_id} does not exist")
         if not row.from_email:
@@ -128,8 +107,8 @@ class Inbox:
         )
 
     def _mark_answered(self, reply_id: int, outcome: SendOutcome) -> None:
-        with write_tx(self.db) as conn:
-            conn.execute(update(t.reply).where(t.reply.c.id == reply_id).values(handled=True))
+        with self.db.write() as conn:
+            mark_reply_handled(conn, reply_id)
             write_audit(
                 conn,
                 user_id=self.operator_id,

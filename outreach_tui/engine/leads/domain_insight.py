@@ -5,10 +5,11 @@ accepts any address, whether it is disposable, whether its host takes one RCPT p
 whether it refused our probe. Only decisive facts are stored (a DNS timeout is not a fact),
 each with a time to live (`[verify] domain_cache_hours`).
 
-Two stores: `DbInsightStore` (engine/leads/domain_insight_db.py: the `domain_insight` table, used by
-lead verification so the next run costs no lookups) and `MemoryInsightStore` (a bounded LRU
-for one run: `outreach-tui validate`, which stays clear of the database stack to keep its
-memory small). Both are small synchronous calls; the verifier keeps an LRU in front of them.
+Two stores: `DbInsightStore` (engine/leads/domain_insight_db.py: the `domain_insight`
+table, used by lead verification so the next run costs no lookups) and `MemoryInsightStore`
+(a bounded LRU for one run: `outreach-tui validate`, which stays clear of the database stack
+to keep its memory small). Both are small synchronous calls; the verifier keeps an LRU in
+front of them (engine/leads/verify_facts.py).
 """
 
 from __future__ import annotations

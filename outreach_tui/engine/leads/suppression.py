@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import Engine, delete, func, select
 
 from outreach_tui.core.addresses import normalize_address, normalize_domain
 from outreach_tui.core.errors import InputError
-from outreach_tui.core.states import LeadStatus, SuppressionKind
-from outreach_tui.db import tables as t
+from outreach_tui.core.states import SuppressionKind
+from outreach_tui.db.records import SuppressionRecord
 from outreach_tui.db.repos.journal import write_audit
-from outreach_tui.db.repos.suppression import add_suppression
-from outreach_tui.db.session import read_tx, write_tx
-from outreach_tui.engine.clock import Clock
+from outreach_tui.db.repos.leads import mark_leads_suppressed
+from outreach_tui.db.repos.suppression import (
+    add_suppression,
+    remove_suppression,
+    suppressions_page,
+)
+from outreach_tui.engine.context import EngineContext
 
 
 @dataclass
@@ -40,17 +40,18 @@ def parse_entry(value: str, kind: str | None = None) -> tuple[str, str]:
 
 
 class SuppressionService:
-    def __init__(self, db: Engine, clock: Clock, operator_id: str) -> None:
-        self.db = db
-        self.clock = clock
-        self.operator_id = operator_id
+    def __init__(self, ctx: EngineContext) -> None:
+        self.ctx = ctx
+        self.db = ctx.db
+        self.clock = ctx.clock
+        self.operator_id = ctx.operator_id
 
     def add(self, value: str, *, reason: str = "", source: str = "manual",
             kind: str | None = None) -> bool:  # fmt: skip
         """Add one entry (audited); True when it was new. Leads at it become suppressed."""
         kind, normalised = parse_entry(value, kind)
         now = self.clock.now()
-        with write_tx(self.db) as conn:
+        with self.db.write() as conn:
             added = add_suppression(
                 conn, kind=kind, value=normalised, reason=reason, source=source, at=now,
                 created_by=self.operator_id,
@@ -61,41 +62,28 @@ class SuppressionService:
                     reason=f"{kind} {normalised} added to suppression: {reason or 'no reason'}",
                     at=now, lead_email=normalised if kind == "address" else None,
                 )  # fmt: skip
-                _mark_leads(conn, kind, normalised, now)
+                mark_leads_suppressed(conn, kind=kind, value=normalised, at=now)
         return added
 
     def remove(self, value: str, *, kind: str | None = None) -> bool:
         kind, normalised = parse_entry(value, kind)
         now = self.clock.now()
-        with write_tx(self.db) as conn:
-            result = conn.execute(
-                delete(t.suppression).where(
-                    t.suppression.c.kind == kind, t.suppression.c.value == normalised
-                )
-            )
-            if result.rowcount:
+        with self.db.write() as conn:
+            removed = remove_suppression(conn, kind=kind, value=normalised)
+            if removed:
                 write_audit(
                     conn, user_id=self.operator_id, policy_result="unsuppressed",
                     reason=f"{kind} {normalised} removed from suppression", at=now,
                     lead_email=normalised if kind == "address" else None,
                 )  # fmt: skip
-        return bool(result.rowcount)
+        return removed
 
-    def count(self) -> int:
-        with read_tx(self.db) as conn:
-            return int(conn.execute(select(func.count()).select_from(t.suppression)).scalar() or 0)
-
-    def page(self, *, offset: int = 0, limit: int = 100, search: str = "") -> list[dict[str, Any]]:
-        query = select(t.suppression).order_by(t.suppression.c.id).offset(offset).limit(limit)
-        if search:
-            query = query.where(t.suppression.c.value.contains(search.lower()))
-        with read_tx(self.db) as conn:
-            return [dict(row._mapping) for row in conn.execute(query)]
-
-    def iter_all(self) -> Iterator[dict[str, Any]]:
-        with read_tx(self.db) as conn:
-            for row in conn.execute(select(t.suppression).order_by(t.suppression.c.id)):
-                yield dict(row._mapping)
+    def page(
+        self, *, offset: int = 0, limit: int = 100, search: str = ""
+    ) -> list[SuppressionRecord]:
+        """Entries in id order, a page at a time (`search`: whose value contains it)."""
+        with self.db.read() as conn:
+            return suppressions_page(conn, offset=offset, limit=limit, search=search.lower())
 
     def import_csv(self, path: Path, *, source: str | None = None) -> ImportReport:
         """Rows with `email`/`domain`/`value` (+ optional `kind`, `reason`). Bad rows are
@@ -126,14 +114,14 @@ class SuppressionService:
         except csv.Error as exc:
             raise InputError(f"{path}: malformed CSV: {exc}") from None
         now = self.clock.now()
-        with write_tx(self.db) as conn:
+        with self.db.write() as conn:
             for kind, value, reason in entries:
                 if add_suppression(
                     conn, kind=kind, value=value, reason=reason or "imported",
                     source=source or f"import:{path.name}", at=now, created_by=self.operator_id,
                 ):  # fmt: skip
                     report.added += 1
-                    _mark_leads(conn, kind, value, now)
+                    mark_leads_suppressed(conn, kind=kind, value=value, at=now)
                 else:
                     report.already_present += 1
             write_audit(
@@ -141,14 +129,3 @@ class SuppressionService:
                 reason=f"imported {report.added} suppression entries from {path.name}", at=now,
             )  # fmt: skip
         return report
-
-
-def _mark_leads(conn: Any, kind: str, value: str, now: Any) -> None:
-    from sqlalchemy import update
-
-    condition = t.lead.c.email == value if kind == "address" else t.lead.c.domain == value
-    conn.execute(
-        update(t.lead)
-        .where(condition, t.lead.c.status.in_([LeadStatus.NEW.value, LeadStatus.CONTACTED.value]))
-        .values(status=LeadStatus.SUPPRESSED.value, updated_at=now)
-    )

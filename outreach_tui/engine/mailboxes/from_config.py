@@ -5,25 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection
 
 from outreach_tui.config import MailboxSettings, Settings
 from outreach_tui.core.days import local_day
 from outreach_tui.core.region import domain_of
-from outreach_tui.db import tables as t
-
-
-def ensure_sending_domain(conn: Connection, name: str) -> int:
-    name = name.lower()
-    found = conn.execute(
-        select(t.sending_domain.c.id).where(t.sending_domain.c.name == name)
-    ).scalar()
-    if found is not None:
-        return int(found)
-    result = conn.execute(insert(t.sending_domain).values(name=name, paused=False))
-    key = result.inserted_primary_key
-    assert key is not None
-    return int(key[0])
+from outreach_tui.db.repos.mailboxes import insert_mailbox, mailbox_by_email, update_mailbox
+from outreach_tui.db.repos.sending_domains import ensure_sending_domain
 
 
 def connection_fields(box: MailboxSettings) -> dict[str, Any]:
@@ -70,15 +58,15 @@ def sync_mailboxes(
         email = box.email.strip().lower()
         domain_id = ensure_sending_domain(conn, domain_of(email))
         fields = connection_fields(box)
-        row = conn.execute(select(t.mailbox).where(t.mailbox.c.email == email)).first()
+        row = mailbox_by_email(conn, email)
         if row is None:
             if box.daily_limit is None and box.warmup_started is None:
                 fields["warmup_started"] = warmup_from
-            conn.execute(
-                insert(t.mailbox).values(
-                    email=email, domain_id=domain_id, source=source, created_at=at, **fields
-                )
-            )
+            insert_mailbox(
+                conn,
+                {"email": email, "domain_id": domain_id, "source": source, "created_at": at,
+                 **fields},
+            )  # fmt: skip
         else:
             if box.warmup_started is None:
                 # Config silent on it: keep the start recorded when the mailbox was added
@@ -88,5 +76,5 @@ def sync_mailboxes(
             # Unchanged (a restart): no UPDATE. On PostgreSQL the row lock it takes would
             # wait for, and deadlock with, running workers' sends that stamp the mailbox.
             if any(getattr(row, name) != value for name, value in fields.items()):
-                conn.execute(update(t.mailbox).where(t.mailbox.c.id == row.id).values(**fields))
+                update_mailbox(conn, row.id, fields)
     return len(boxes)

@@ -14,16 +14,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
-from sqlalchemy import Engine, select
 
 from outreach_tui.config import MailboxSettings
 from outreach_tui.core.addresses import normalize_address
 from outreach_tui.core.days import local_day
 from outreach_tui.core.errors import InputError
-from outreach_tui.db import tables as t
-from outreach_tui.db.session import read_tx, write_tx
+from outreach_tui.db.database import Database
+from outreach_tui.db.repos.views_mailboxes import MailboxListing, mailbox_listing
 from outreach_tui.engine.clock import Clock
-from outreach_tui.engine.leads.ingest import check_utf8
+from outreach_tui.engine.leads.csv_source import check_utf8
 from outreach_tui.engine.mailboxes.from_config import sync_mailboxes
 
 COLUMNS = (
@@ -45,7 +44,7 @@ class MailboxImportReport:
 
 
 def import_mailboxes_csv(
-    db: Engine, path: Path, *, clock: Clock, warmup_new: bool = True, tz: ZoneInfo = UTC_ZONE
+    db: Database, path: Path, *, clock: Clock, warmup_new: bool = True, tz: ZoneInfo = UTC_ZONE
 ) -> MailboxImportReport:
     """Validate every row, then insert or update the good ones (source "csv"). A new
     mailbox without `daily_limit` or `warmup_started` starts its warmup ramp today (in `tz`)
@@ -88,7 +87,7 @@ def import_mailboxes_csv(
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
     if boxes:
-        with write_tx(db) as conn:
+        with db.write() as conn:
             now = clock.now()
             sync_mailboxes(
                 conn, boxes, at=now, source="csv",
@@ -150,16 +149,7 @@ def _validate(
         return None
 
 
-def mailbox_rows(db: Engine) -> list[dict[str, Any]]:
+def mailbox_rows(db: Database) -> list[MailboxListing]:
     """Mailboxes for listing: connection and health facts, never a password reference."""
-    query = select(
-        t.mailbox.c.email,
-        t.mailbox.c.phase,
-        t.mailbox.c.daily_limit,
-        t.mailbox.c.smtp_host,
-        t.mailbox.c.smtp_port,
-        t.mailbox.c.verify_tls,
-        t.mailbox.c.source,
-    ).order_by(t.mailbox.c.email)
-    with read_tx(db) as conn:
-        return [dict(row._mapping) for row in conn.execute(query)]
+    with db.read() as conn:
+        return mailbox_listing(conn)

@@ -7,49 +7,42 @@ move one mailbox.
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, select, update
-
 from outreach_tui.core.errors import InputError
 from outreach_tui.core.states import MailboxPhase
-from outreach_tui.db import tables as t
-from outreach_tui.db.repos.journal import write_audit, write_event
-from outreach_tui.db.session import write_tx
-from outreach_tui.engine.clock import Clock
+from outreach_tui.db.repos.journal import acknowledge_event, write_audit, write_event
+from outreach_tui.db.repos.mailboxes import mailbox_phases_by_id, set_phase_by_hand
+from outreach_tui.db.repos.replies import reply_sender, set_reply_handled
+from outreach_tui.db.repos.sending_domains import sending_domain_name, set_domain_paused
+from outreach_tui.engine.context import EngineContext
 
 
 class OperatorActions:
-    def __init__(self, db: Engine, clock: Clock, operator_id: str) -> None:
-        self.db = db
-        self.clock = clock
-        self.operator_id = operator_id
+    def __init__(self, ctx: EngineContext) -> None:
+        self.ctx = ctx
+        self.db = ctx.db
+        self.clock = ctx.clock
+        self.operator_id = ctx.operator_id
 
     def set_mailbox_phase(self, mailbox_id: int, phase: MailboxPhase, *, reason: str) -> bool:
         """Move a mailbox to `phase` (compare-and-set); False if it changed under us or was
         already there."""
         now = self.clock.now()
-        with write_tx(self.db) as conn:
-            row = conn.execute(
-                select(t.mailbox.c.email, t.mailbox.c.phase, t.mailbox.c.version).where(
-                    t.mailbox.c.id == mailbox_id
-                )
-            ).first()
-            if row is None:
+        with self.db.write() as conn:
+            found = mailbox_phases_by_id(conn, [mailbox_id])
+            if not found:
                 raise InputError(f"no mailbox with id {mailbox_id}")
+            row = found[0]
             if row.phase == phase.value:
                 return False
             paused = phase is MailboxPhase.PAUSED
-            changed = conn.execute(
-                update(t.mailbox)
-                .where(t.mailbox.c.id == mailbox_id, t.mailbox.c.version == row.version)
-                .values(
-                    phase=phase.value,
-                    phase_changed_at=now,
-                    version=row.version + 1,
-                    paused_reason=reason if paused else None,
-                    cooldown_until=None,
-                    clean_sends_in_phase=0,
-                )
-            ).rowcount
+            changed = set_phase_by_hand(
+                conn,
+                mailbox_id,
+                version=row.version,
+                phase=phase.value,
+                at=now,
+                paused_reason=reason if paused else None,
+            )
             if not changed:
                 return False
             write_event(
@@ -84,21 +77,17 @@ class OperatorActions:
 
     def set_domain_paused(self, domain_id: int, paused: bool, reason: str = "") -> bool:
         now = self.clock.now()
-        with write_tx(self.db) as conn:
-            name = conn.execute(
-                select(t.sending_domain.c.name).where(t.sending_domain.c.id == domain_id)
-            ).scalar()
+        with self.db.write() as conn:
+            name = sending_domain_name(conn, domain_id)
             if name is None:
                 raise InputError(f"no sending domain with id {domain_id}")
-            changed = conn.execute(
-                update(t.sending_domain)
-                .where(t.sending_domain.c.id == domain_id, t.sending_domain.c.paused != paused)
-                .values(
-                    paused=paused,
-                    paused_reason=(reason or "paused by operator") if paused else None,
-                    paused_at=now if paused else None,
-                )
-            ).rowcount
+            changed = set_domain_paused(
+                conn,
+                domain_id,
+                paused=paused,
+                reason=(reason or "paused by operator") if paused else None,
+                at=now if paused else None,
+            )
             if changed:
                 verb = "paused" if paused else "resumed"
                 write_event(
@@ -121,15 +110,11 @@ class OperatorActions:
 
     def mark_reply_handled(self, reply_id: int, handled: bool = True) -> bool:
         now = self.clock.now()
-        with write_tx(self.db) as conn:
-            row = conn.execute(select(t.reply.c.from_email).where(t.reply.c.id == reply_id)).first()
+        with self.db.write() as conn:
+            row = reply_sender(conn, reply_id)
             if row is None:
                 raise InputError(f"no reply with id {reply_id}")
-            changed = conn.execute(
-                update(t.reply)
-                .where(t.reply.c.id == reply_id, t.reply.c.handled != handled)
-                .values(handled=handled)
-            ).rowcount
+            changed = set_reply_handled(conn, reply_id, handled)
             if changed:
                 write_audit(
                     conn,
@@ -142,11 +127,5 @@ class OperatorActions:
         return bool(changed)
 
     def acknowledge_event(self, event_id: int) -> bool:
-        with write_tx(self.db) as conn:
-            return bool(
-                conn.execute(
-                    update(t.event)
-                    .where(t.event.c.id == event_id, t.event.c.acknowledged.is_(False))
-                    .values(acknowledged=True, acknowledged_by=self.operator_id)
-                ).rowcount
-            )
+        with self.db.write() as conn:
+            return acknowledge_event(conn, event_id, self.operator_id)

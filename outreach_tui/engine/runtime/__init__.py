@@ -1,1 +1,3 @@
-"""Running the engine: the scheduler, the console's engine thread, the headless worker."""
+"""Running the engine: the jobs on APScheduler (scheduler.py), the console's engine thread
+(runner.py, in_process.py), the headless worker (worker.py), and the heap trim of long runs
+(heap.py)."""

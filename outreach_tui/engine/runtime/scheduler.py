@@ -1,9 +1,20 @@
-"""APScheduler wiring: the engine's periodic jobs, for the worker and the console alike.
+"""The engine's periodic jobs on APScheduler, for the headless worker
+(engine/runtime/worker.py) and the console's engine thread (engine/runtime/runner.py) alike.
+
+    verify-leads   [scheduler] verify_seconds     a batch of unverified leads ([verify] required)
+    plan           [scheduler] plan_seconds       the planner fills the queue
+    dispatch       [scheduler] dispatch_seconds   the dispatcher sends what is due
+    poll-replies   [scheduler] poll_minutes       the reply inbox fetches over IMAP
+    monitor        [scheduler] monitor_seconds    bounce and complaint rates; the heap trim
+    heal           [scheduler] heal_seconds       the recovery pipeline
+    dns-check      [scheduler] dns_check_hours    sending domains' DNS ([dns] health_checks)
 
 The scheduler keeps no state of its own: the queue's truth is the database, and the jobs
-are rebuilt from the settings every time a process starts (an in-memory job store; two
-processes never share one). Every job coalesces missed runs, runs at most once at a time,
-and may start `misfire_grace_seconds` late.
+are registered anew from the settings every time a process starts (APScheduler's default
+in-memory job store; two processes never share one). Every job runs once as soon as the
+scheduler starts, then at its interval; it coalesces missed runs, runs at most one
+instance at a time, may start up to `[scheduler] misfire_grace_seconds` late, and a job
+that raises is logged without stopping the others.
 """
 
 from __future__ import annotations
@@ -17,7 +28,6 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from outreach_tui.engine.engine import Engine
-from outreach_tui.engine.leads.lead_verification import LeadVerifier
 from outreach_tui.engine.runtime.heap import HeapTrimmer
 
 log = logging.getLogger(__name__)
@@ -26,9 +36,11 @@ Job = Callable[[], Awaitable[object]]
 
 
 class EngineJobs:
-    """The jobs, as coroutines. `poll_replies`, `heal` and `dns_check` are hooks that the
-    reply-inbox and deliverability issues fill in (the sandbox adds its own); they are
-    registered already so their intervals are configured and visible."""
+    """The jobs, as coroutines calling the engine.
+
+    `hooks` are extra coroutines run after a job's own work, by job: "poll" (after
+    poll-replies), "monitor", "heal" and "dns" (after dns-check). The demo's sandbox adds
+    the recipients' answers to "poll" (demo/world.py)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -43,8 +55,7 @@ class EngineJobs:
         settings = self.engine.settings
         if not settings.verify.required:
             return
-        verifier = LeadVerifier(self.engine.db, settings, self.engine.clock)
-        await verifier.run(limit=settings.verify.batch_size)
+        await self.engine.lead_verifier.run(limit=settings.verify.batch_size)
 
     async def plan(self) -> None:
         report = await asyncio.to_thread(self.engine.plan)
@@ -114,7 +125,10 @@ class EngineJobs:
 
 
 def build_scheduler(jobs: EngineJobs, *, start_now: bool = True) -> AsyncIOScheduler:
-    """A scheduler with every job registered; call `.start()` inside the running loop."""
+    """A scheduler with every job registered; call `.start()` inside the running loop.
+
+    `start_now`: every job's first run is at the start; False adds them paused (no next run
+    time, as APScheduler takes it) until resumed."""
     grace = jobs.engine.settings.scheduler.misfire_grace_seconds
     scheduler = AsyncIOScheduler(timezone=UTC)
     now = datetime.now(UTC)

@@ -21,14 +21,10 @@ import logging
 import signal
 from typing import Literal
 
-from sqlalchemy import String, cast, exists, literal, or_, select
-
-from outreach_tui.core.states import AttemptState, CampaignStatus, EnrollmentState
-from outreach_tui.db import tables as t
-from outreach_tui.db.session import read_tx
+from outreach_tui.db.repos.enrollments import step_due
+from outreach_tui.db.repos.leases import due_attempt_held_elsewhere
 from outreach_tui.engine.engine import Engine
 from outreach_tui.engine.runtime.scheduler import EngineJobs, build_scheduler
-from outreach_tui.engine.sending import leases
 
 log = logging.getLogger(__name__)
 
@@ -72,37 +68,10 @@ def work_waits_elsewhere(engine: Engine, planner_elsewhere: bool) -> bool:
     """Due work another process holds: an approved, due attempt of a mailbox leased by a
     live peer, or (when the planner's lease is another's) an enrollment whose step is due."""
     now = engine.clock.now()
-    a, lease = t.attempt, t.lease
-    with read_tx(engine.db) as conn:
-        held = conn.execute(
-            select(a.c.id)
-            .where(
-                a.c.state == AttemptState.APPROVED.value,
-                or_(a.c.next_attempt_at.is_(None), a.c.next_attempt_at <= now),
-                exists().where(
-                    lease.c.name == literal(leases.MAILBOX_PREFIX) + cast(a.c.mailbox_id, String),
-                    lease.c.holder != engine.holder,
-                    lease.c.expires_at >= now,
-                ),
-            )
-            .limit(1)
-        ).first()
-        if held is not None:
+    with engine.ctx.db.read() as conn:
+        if due_attempt_held_elsewhere(conn, engine.holder, now):
             return True
-        if not planner_elsewhere:
-            return False
-        cl = t.campaign_lead
-        step_due = conn.execute(
-            select(cl.c.id)
-            .join(t.campaign, t.campaign.c.id == cl.c.campaign_id)
-            .where(
-                cl.c.state == EnrollmentState.ACTIVE.value,
-                t.campaign.c.status == CampaignStatus.ACTIVE.value,
-                or_(cl.c.next_due_at.is_(None), cl.c.next_due_at <= now),
-            )
-            .limit(1)
-        ).first()
-        return step_due is not None
+        return planner_elsewhere and step_due(conn, now)
 
 
 async def run_worker(engine: Engine, mode: Mode) -> int:

@@ -5,78 +5,42 @@ login of the person who made it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy import Engine, func, select, update
-
 from outreach_tui.core.errors import HeaderInjection, InputError
 from outreach_tui.core.headers import check_header_value
 from outreach_tui.core.policy import idempotency_key
 from outreach_tui.core.states import AttemptState
-from outreach_tui.db import tables as t
+from outreach_tui.db.repos.attempts_planned import (
+    QueueItem,
+    approve_attempts,
+    attempt_by_id,
+    edit_attempt,
+    pending_attempts,
+    pending_count,
+    pending_ids,
+    pending_page,
+    reject_attempts,
+)
 from outreach_tui.db.repos.journal import write_audit
-from outreach_tui.db.session import read_tx, write_tx
-from outreach_tui.engine.clock import Clock
+from outreach_tui.engine.context import EngineContext
 from outreach_tui.engine.sending.sequences import stop_enrollment
 
-_PENDING = AttemptState.PENDING_APPROVAL.value
-
-
-@dataclass(frozen=True, slots=True)
-class QueueItem:
-    attempt_id: int
-    campaign: str | None
-    step: int | None
-    sender: str
-    recipient: str
-    subject: str
-    body: str
-    scheduled_at: Any
-    lead_health: str | None
-    legal_basis: str | None
-    edited_by: str | None
+# The console's Queue pane shows these.
+__all__ = ["ApprovalQueue", "QueueItem"]
 
 
 class ApprovalQueue:
-    def __init__(self, db: Engine, clock: Clock, operator_id: str) -> None:
-        self.db = db
-        self.clock = clock
-        self.operator_id = operator_id
+    """The operator's decisions on attempts waiting for approval."""
+
+    def __init__(self, ctx: EngineContext) -> None:
+        self.ctx = ctx
 
     def count(self) -> int:
-        with read_tx(self.db) as conn:
-            return int(
-                conn.execute(
-                    select(func.count()).select_from(t.attempt).where(t.attempt.c.state == _PENDING)
-                ).scalar()
-                or 0
-            )
+        with self.ctx.db.read() as conn:
+            return pending_count(conn)
 
     def page(self, *, offset: int = 0, limit: int = 100) -> list[QueueItem]:
-        query = (
-            select(
-                t.attempt.c.id,
-                t.campaign.c.name,
-                t.attempt.c.step_position,
-                t.attempt.c.sender_email,
-                t.attempt.c.recipient_email,
-                t.attempt.c.subject,
-                t.attempt.c.body,
-                t.attempt.c.next_attempt_at,
-                t.lead.c.health,
-                t.attempt.c.legal_basis,
-                t.attempt.c.edited_by,
-            )
-            .join(t.lead, t.lead.c.id == t.attempt.c.lead_id)
-            .outerjoin(t.campaign, t.campaign.c.id == t.attempt.c.campaign_id)
-            .where(t.attempt.c.state == _PENDING)
-            .order_by(t.attempt.c.next_attempt_at, t.attempt.c.id)
-            .offset(offset)
-            .limit(limit)
-        )
-        with read_tx(self.db) as conn:
-            return [QueueItem(*row) for row in conn.execute(query)]
+        with self.ctx.db.read() as conn:
+            return pending_page(conn, offset=offset, limit=limit)
 
     def approve(self, attempt_ids: list[int]) -> int:
         """Approve waiting attempts; returns how many were still waiting and are now approved."""
@@ -90,29 +54,21 @@ class ApprovalQueue:
     def _decide(self, attempt_ids: list[int], state: AttemptState, result: str, reason: str) -> int:
         if not attempt_ids:
             return 0
-        now = self.clock.now()
-        with write_tx(self.db) as conn:
-            rows = conn.execute(
-                select(t.attempt).where(
-                    t.attempt.c.id.in_(attempt_ids), t.attempt.c.state == _PENDING
-                )
-            ).all()
+        operator = self.ctx.operator_id
+        now = self.ctx.clock.now()
+        with self.ctx.db.write() as conn:
+            rows = pending_attempts(conn, attempt_ids)
             if not rows:
                 return 0
-            values: dict[str, Any] = {"state": state.value, "updated_at": now}
+            ids = [r.id for r in rows]
             if state is AttemptState.APPROVED:
-                values.update(approved_by=self.operator_id, approved_at=now)
+                approve_attempts(conn, ids, by=operator, at=now)
             else:
-                values.update(policy_result="rejected", error_detail=reason[:300])
-            conn.execute(
-                update(t.attempt)
-                .where(t.attempt.c.id.in_([r.id for r in rows]), t.attempt.c.state == _PENDING)
-                .values(**values)
-            )
+                reject_attempts(conn, ids, reason=reason, at=now)
             for row in rows:
                 write_audit(
                     conn,
-                    user_id=self.operator_id,
+                    user_id=operator,
                     policy_result=result,
                     reason=reason,
                     at=now,
@@ -136,10 +92,11 @@ class ApprovalQueue:
             raise InputError("the subject cannot be empty")
         if not body.strip():
             raise InputError("the body cannot be empty")
-        now = self.clock.now()
-        with write_tx(self.db) as conn:
-            row = conn.execute(select(t.attempt).where(t.attempt.c.id == attempt_id)).first()
-            if row is None or row.state != _PENDING:
+        operator = self.ctx.operator_id
+        now = self.ctx.clock.now()
+        with self.ctx.db.write() as conn:
+            row = attempt_by_id(conn, attempt_id)
+            if row is None or row.state != AttemptState.PENDING_APPROVAL.value:
                 raise InputError(f"attempt {attempt_id} is not waiting for approval")
             changes = []
             if row.subject != subject:
@@ -148,21 +105,18 @@ class ApprovalQueue:
                 changes.append(f"body changed ({len(row.body)} → {len(body)} characters)")
             if not changes:
                 return
-            conn.execute(
-                update(t.attempt)
-                .where(t.attempt.c.id == attempt_id)
-                .values(
-                    subject=subject,
-                    body=body,
-                    idempotency_key=idempotency_key(row.sender_email, row.recipient_email, subject),
-                    edited_by=self.operator_id,
-                    edited_at=now,
-                    updated_at=now,
-                )
+            edit_attempt(
+                conn,
+                attempt_id,
+                subject=subject,
+                body=body,
+                idempotency_key=idempotency_key(row.sender_email, row.recipient_email, subject),
+                by=operator,
+                at=now,
             )
             write_audit(
                 conn,
-                user_id=self.operator_id,
+                user_id=operator,
                 policy_result="edited",
                 reason="; ".join(changes),
                 at=now,
@@ -174,12 +128,5 @@ class ApprovalQueue:
             )
 
     def pending_ids(self, *, limit: int = 100_000) -> list[int]:
-        with read_tx(self.db) as conn:
-            return list(
-                conn.execute(
-                    select(t.attempt.c.id)
-                    .where(t.attempt.c.state == _PENDING)
-                    .order_by(t.attempt.c.next_attempt_at, t.attempt.c.id)
-                    .limit(limit)
-                ).scalars()
-            )
+        with self.ctx.db.read() as conn:
+            return pending_ids(conn, limit=limit)

@@ -14,13 +14,16 @@ from datetime import date
 
 from outreach_tui.core.cap_locks import may_share, room_for_shared_lock
 from outreach_tui.core.policy import PolicyDecision, PolicyLimits
+from outreach_tui.db.repos.counters import concurrent_transactions_bound
+from outreach_tui.engine.context import EngineContext
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class CapLockModes:
-    """The lock modes of one send's caps (True: shared), in `ledger.cap_scopes` order."""
+    """The lock modes of one send's caps (True: shared), in the order of
+    `db.repos.counters.cap_scopes`."""
 
     operator: bool
     domain: bool
@@ -97,3 +100,13 @@ class CapLockChooser:
                 domain_cap,
             )  # fmt: skip
         return not (operator_full or domain_full)
+
+
+def cap_lock_chooser(ctx: EngineContext) -> CapLockChooser:
+    """The worker's chooser: on PostgreSQL bounded by how many transactions the server runs
+    at once; inert on SQLite (one writer at a time, no cap locks)."""
+    limits = ctx.settings.policy.limits()
+    if not ctx.db.shared:
+        return CapLockChooser(limits, concurrency=0)
+    with ctx.db.read() as conn:
+        return CapLockChooser(limits, concurrent_transactions_bound(conn))

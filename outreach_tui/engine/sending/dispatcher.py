@@ -6,10 +6,11 @@ then hand the attempt to the send pipeline (which re-checks every policy rule in
 own transaction), then move the lead's sequence on. Mailboxes send concurrently; one
 mailbox sends one message at a time, spaced by a random gap.
 
-Every write goes through the pipeline's group commit (`SendPipeline.write`): the statements
-run on the loop's thread, the COMMIT on a helper thread, shared with the other mailboxes'
-sends in flight, so a write never stalls every SMTP session for an fsync. After a send, its
-effects on the sequence and the mailbox's pacing gap are one transaction.
+Every write from the event loop goes through `Database.run_write` (db/database.py): on
+SQLite the statements run on the loop's thread, the COMMIT on a helper thread, shared with
+the other mailboxes' sends in flight, so a write never stalls every SMTP session for an
+fsync. After a send, its effects on the sequence and the mailbox's pacing gap are one
+transaction with the outcome (`_after_outcome`).
 """
 
 from __future__ import annotations
@@ -21,48 +22,34 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Engine,
-    Integer,
-    Row,
-    String,
-    bindparam,
-    cast,
-    delete,
-    exists,
-    literal,
-    or_,
-    select,
-    update,
-)
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection
 
-from outreach_tui.config import Settings
 from outreach_tui.core.days import local_day
 from outreach_tui.core.rotation import pacing_gap
 from outreach_tui.core.states import (
-    AttemptState,
     CampaignStatus,
     CounterScope,
     EnrollmentState,
     ErrorClass,
     LeadStatus,
-    MailboxPhase,
 )
-from outreach_tui.db import tables as t
-from outreach_tui.db.repos.attempts import mark_interrupted_unknown
+from outreach_tui.db.records import AttemptToSend, MailboxRecord
+from outreach_tui.db.repos import leases as lease_rows
+from outreach_tui.db.repos.attempts_sending import (
+    DueAttempt,
+    due_attempts,
+    next_due_at,
+    reschedule_attempt,
+)
 from outreach_tui.db.repos.counters import increment_counter
-from outreach_tui.db.repos.journal import write_event
-from outreach_tui.db.session import DriverStatement, read_tx, write_tx
-from outreach_tui.engine.clock import Clock
+from outreach_tui.db.repos.mailboxes import mailboxes_by_id
+from outreach_tui.engine.context import EngineContext
 from outreach_tui.engine.sending import leases
 from outreach_tui.engine.sending.mailbox_pool import blocked_reason, mailboxes_at_limit
 from outreach_tui.engine.sending.pipeline import LEASE_LOST, SendOutcome, SendPipeline
 from outreach_tui.engine.sending.planner import CampaignPlan, load_campaigns
+from outreach_tui.engine.sending.recovery import settle_orphans
 from outreach_tui.engine.sending.sequences import (
     advance_after_send,
     hold_enrollment,
@@ -105,111 +92,40 @@ class DispatchReport:
         return self.sent + self.failed + self.deferred + self.blocked + self.unknown + self.retry
 
 
-_A, _M, _D = t.attempt, t.mailbox, t.sending_domain
-_DUE = (
-    select(
-        _A.c.id,
-        _A.c.mailbox_id,
-        _A.c.campaign_id,
-        _A.c.campaign_lead_id,
-        _A.c.next_attempt_at,
-        t.lead.c.timezone.label("lead_timezone"),
-        t.lead.c.status.label("lead_status"),
-        t.lead.c.id.label("lead_id"),
-    )
-    .join(t.lead, t.lead.c.id == _A.c.lead_id)
-    .join(_M, _M.c.id == _A.c.mailbox_id)
-    .outerjoin(_D, _D.c.id == _M.c.domain_id)
-    .outerjoin(t.campaign, t.campaign.c.id == _A.c.campaign_id)
-    .where(
-        _A.c.state == AttemptState.APPROVED.value,
-        or_(_A.c.campaign_id.is_(None), t.campaign.c.status == CampaignStatus.ACTIVE.value),
-        or_(_A.c.next_attempt_at.is_(None), _A.c.next_attempt_at <= bindparam("now")),
-        # Only mailboxes that may send now (blocked_reason and the pacing gap, in SQL), so
-        # attempts of a paused or resting mailbox never crowd the front of the batch. The
-        # tick checks the same in Python again on the rows it reads.
-        _M.c.phase != MailboxPhase.PAUSED.value,
-        _M.c.phase != MailboxPhase.QUARANTINE.value,
-        _D.c.paused.is_not(True),
-        or_(_M.c.cooldown_until.is_(None), _M.c.cooldown_until <= bindparam("now")),
-        or_(_M.c.next_send_at.is_(None), _M.c.next_send_at <= bindparam("now")),
-    )
-    .order_by(_A.c.next_attempt_at, _A.c.id)
-    .limit(bindparam("limit", type_=Integer))
-)
-_MAILBOXES = (
-    select(_M, _D.c.paused.label("domain_paused"))
-    .select_from(_M.outerjoin(_D, _D.c.id == _M.c.domain_id))
-    .where(_M.c.id.in_(bindparam("ids", expanding=True)))
-)
-# Prebuilt statements for what runs per send (see db/ledger.py).
-_RESCHEDULE = DriverStatement(
-    update(_A)
-    .where(_A.c.id == bindparam("attempt_id"), _A.c.state == AttemptState.APPROVED.value)
-    .values(next_attempt_at=bindparam("next_attempt_at"), updated_at=bindparam("updated_at"))
-)
-_L = t.lease
-# PostgreSQL, several workers: only attempts of mailboxes no other live process holds, so
-# each worker's batch is work it may do (anti-join on the lease's primary key).
-_DUE_SHARED = _DUE.where(
-    ~exists().where(
-        _L.c.name == literal(leases.MAILBOX_PREFIX) + cast(_A.c.mailbox_id, String),
-        _L.c.holder != bindparam("holder"),
-        _L.c.expires_at >= bindparam("now"),
-    )
-)
-_RELEASE_LEASES = delete(_L).where(
-    _L.c.name.in_(bindparam("names", expanding=True)), _L.c.holder == bindparam("b_holder")
-)
-_RENEW_LEASES = (
-    update(_L)
-    .where(_L.c.name.in_(bindparam("names", expanding=True)), _L.c.holder == bindparam("b_holder"))
-    .values(expires_at=bindparam("expires"))
-    .returning(_L.c.name)
-)
-_TAKE_EXPIRED_LEASES = (
-    update(_L)
-    .where(_L.c.name.in_(bindparam("names", expanding=True)), _L.c.expires_at < bindparam("now"))
-    .values(
-        holder=bindparam("b_holder"), expires_at=bindparam("expires"), acquired_at=bindparam("now")
-    )
-    .returning(_L.c.name)
-)
-
-
 def _mailbox_fault(outcome: SendOutcome) -> bool:
     """The mailbox's server or credentials are at fault: it stops for now (no gap)."""
     return outcome.error_class is not None and outcome.error_class.counts_against_mailbox
 
 
+def _gap_elapsed(mailbox: MailboxRecord, now: datetime) -> bool:
+    """The mailbox's pacing gap since its last send is over."""
+    return mailbox.next_send_at is None or mailbox.next_send_at <= now
+
+
 class Dispatcher:
-    def __init__(
-        self,
-        db: Engine,
-        settings: Settings,
-        clock: Clock,
-        pipeline: SendPipeline,
-        operator_id: str,
-        holder: str,
-    ) -> None:
-        self.db = db
-        self.settings = settings
-        self.clock = clock
+    def __init__(self, ctx: EngineContext, *, pipeline: SendPipeline) -> None:
+        self.ctx = ctx
+        self.settings = ctx.settings
+        self.clock = ctx.clock
         self.pipeline = pipeline
-        self.operator_id = operator_id
-        self.holder = holder
+        self.operator_id = ctx.operator_id
+        self.holder = ctx.holder
         self.stopping = False
         """Set on SIGTERM: the send in flight finishes, no new one starts."""
         self.held_leases: set[int] = set()
         #: Several processes on one PostgreSQL: presence, fair shares of the mailboxes,
         #: take-over of a dead worker's mailboxes (SQLite keeps its one-machine behaviour).
-        self.shared = db.dialect.name != "sqlite"
+        self.shared = ctx.db.shared
 
-    def due_attempts(self, conn: Connection, now: datetime) -> list[Row[Any]]:
-        params = {"now": now, "limit": self.settings.scheduler.dispatch_batch}
-        if self.shared:
-            return list(conn.execute(_DUE_SHARED, {**params, "holder": self.holder}))
-        return list(conn.execute(_DUE, params))
+    def due_attempts(self, conn: Connection, now: datetime) -> list[DueAttempt]:
+        """The next batch of due attempts; on a shared database, none of a mailbox another
+        live process holds."""
+        return due_attempts(
+            conn,
+            now,
+            self.settings.scheduler.dispatch_batch,
+            holder=self.holder if self.shared else None,
+        )
 
     async def tick(self) -> DispatchReport:
         report = DispatchReport()
@@ -217,17 +133,17 @@ class Dispatcher:
             return report
         now = self.clock.now()
         presence = (
-            await self.pipeline.write(partial(self._presence, now=now)) if self.shared else None
+            await self.ctx.db.run_write(partial(self._presence, now=now)) if self.shared else None
         )
-        with read_tx(self.db) as conn:
+        with self.ctx.db.read() as conn:
             due = self.due_attempts(conn, now)
             if not due:
                 return report
             campaigns = load_campaigns(conn, (CampaignStatus.ACTIVE.value,))
-            by_mailbox: dict[int, list[Row[Any]]] = defaultdict(list)
+            by_mailbox: dict[int, list[DueAttempt]] = defaultdict(list)
             for row in due:
                 by_mailbox[row.mailbox_id].append(row)
-            mailboxes = {m.id: m for m in conn.execute(_MAILBOXES, {"ids": list(by_mailbox)})}
+            mailboxes = {m.id: m for m in mailboxes_by_id(conn, list(by_mailbox))}
             # Today's limit (warmup, RESTRICTED_SEND, WARM_RECOVERY) holds here too.
             full = mailboxes_at_limit(
                 conn, list(mailboxes.values()), now=now, settings=self.settings
@@ -238,7 +154,7 @@ class Dispatcher:
             if mid in mailboxes
             and mid not in full
             and blocked_reason(mailboxes[mid], now) is None
-            and (mailboxes[mid].next_send_at is None or mailboxes[mid].next_send_at <= now)
+            and _gap_elapsed(mailboxes[mid], now)
         ]
         release: list[int] = []
         if presence is not None:
@@ -285,7 +201,7 @@ class Dispatcher:
     ) -> list[int]:
         if not mailbox_ids and not release:
             return []
-        granted = await self.pipeline.write(
+        granted = await self.ctx.db.run_write(
             partial(self._acquire_leases, mailbox_ids=mailbox_ids, now=now, release=release)
         )
         report.mailboxes_leased_elsewhere += len(mailbox_ids) - len(granted)
@@ -304,57 +220,33 @@ class Dispatcher:
         expired ones, create the missing ones; a lease another live holder has stays its.
         `release`: own leases given up in the same transaction."""
         if release:
-            conn.execute(
-                _RELEASE_LEASES,
-                {"names": [leases.mailbox_lease(m) for m in release], "b_holder": self.holder},
-            )
+            lease_rows.release_leases(conn, [leases.mailbox_lease(m) for m in release], self.holder)
         if not mailbox_ids:
             return []
         expires = now + timedelta(seconds=self.settings.scheduler.lease_seconds)
         names = {leases.mailbox_lease(mid): mid for mid in mailbox_ids}
-        params = {"b_holder": self.holder, "expires": expires, "now": now}
-        got = set(conn.execute(_RENEW_LEASES, {"names": list(names), **params}).scalars().all())
+        got = set(lease_rows.renew_leases(conn, list(names), self.holder, expires))
         rest = [name for name in names if name not in got]
         if rest:
-            taken = conn.execute(_TAKE_EXPIRED_LEASES, {"names": rest, **params}).scalars().all()
+            taken = lease_rows.take_expired_leases(conn, rest, self.holder, expires, now)
             got.update(taken)
             if taken and self.shared:
-                self._settle_orphans(conn, [names[name] for name in taken], now)
+                settle_orphans(conn, [names[name] for name in taken], now)
             rest = [name for name in rest if name not in got]
         if rest:
-            insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-            got.update(
-                conn.execute(
-                    insert(_L)
-                    .values(
-                        [
-                            {
-                                "name": name,
-                                "holder": self.holder,
-                                "expires_at": expires,
-                                "acquired_at": now,
-                            }
-                            for name in rest
-                        ]
-                    )
-                    .on_conflict_do_nothing(index_elements=["name"])
-                    .returning(_L.c.name)
-                )
-                .scalars()
-                .all()
-            )
+            got.update(lease_rows.create_leases(conn, rest, self.holder, expires, now))
         return [mid for name, mid in names.items() if name in got]
 
     async def _send_from(
         self,
-        mailbox: Row[Any],
-        due: list[Row[Any]],
+        mailbox: MailboxRecord,
+        due: list[DueAttempt],
         campaigns: dict[int, CampaignPlan],
         report: DispatchReport,
         deadline: float | None = None,
     ) -> None:
         sends = 0
-        write = self.pipeline.write
+        write = self.ctx.db.run_write
         for item in due:
             if self.stopping or sends >= MAX_SENDS_PER_MAILBOX_PER_TICK:
                 return
@@ -367,7 +259,7 @@ class Dispatcher:
                 zone = campaign.zone_for(item.lead_timezone)
                 if not campaign.window.is_open(now, zone):
                     when = campaign.window.next_open(now, zone)
-                    await write(partial(self._reschedule, attempt_id=item.id, when=when, now=now))
+                    await write(partial(reschedule_attempt, attempt_id=item.id, when=when, at=now))
                     report.rescheduled += 1
                     continue
                 if item.lead_status == LeadStatus.REPLIED.value:
@@ -396,10 +288,10 @@ class Dispatcher:
         self,
         conn: Connection,
         outcome: SendOutcome,
-        attempt: Any,
+        attempt: AttemptToSend | None,
         *,
-        mailbox: Row[Any],
-        item: Row[Any],
+        mailbox: MailboxRecord,
+        item: DueAttempt,
         gap: list[float],
     ) -> datetime | None:
         """`_after_send` inside the pipeline's transaction that records the outcome, so a
@@ -415,11 +307,11 @@ class Dispatcher:
     def _after_send(
         self,
         conn: Connection,
-        mailbox: Row[Any],
-        item: Row[Any],
+        mailbox: MailboxRecord,
+        item: DueAttempt,
         outcome: SendOutcome,
         pace: bool,
-        attempt: Any,
+        attempt: AttemptToSend | None,
     ) -> float:
         """One transaction after a send: its effects on the lead's sequence. Returns, when
         `pace`, the mailbox's random gap before its next send (0 when not paced)."""
@@ -427,6 +319,9 @@ class Dispatcher:
         status = outcome.status
         enrollment = item.campaign_lead_id
         if status == "sent" and enrollment is not None:
+            # A `sent` outcome comes with the attempt as it was sent, and a campaign's
+            # attempt with its step.
+            assert attempt is not None and attempt.step_position is not None
             advance_after_send(
                 conn,
                 enrollment_id=enrollment,
@@ -465,12 +360,7 @@ class Dispatcher:
             f"{mailbox.id}:{item.id}", sending.min_gap_seconds, sending.max_gap_seconds
         )
 
-    def _reschedule(self, conn: Connection, attempt_id: int, when: datetime, now: datetime) -> None:
-        _RESCHEDULE.execute(
-            conn, {"attempt_id": attempt_id, "next_attempt_at": when, "updated_at": now}
-        )
-
-    def _stop_replied(self, conn: Connection, item: Row[Any], now: datetime) -> None:
+    def _stop_replied(self, conn: Connection, item: DueAttempt, now: datetime) -> None:
         stop_lead(
             conn,
             lead_id=item.lead_id,
@@ -479,35 +369,12 @@ class Dispatcher:
             now=now,
         )
 
-    def _settle_orphans(self, conn: Connection, mailbox_ids: list[int], now: datetime) -> None:
-        """Mailboxes taken over from a holder whose lease expired (it died, or stalled):
-        its sends in flight may or may not have gone out, so they become `unknown` (never
-        re-sent blindly) and their sequences wait for the operator, as after a crash."""
-        found = mark_interrupted_unknown(conn, now, mailbox_ids=mailbox_ids)
-        if not found:
-            return
-        reason = "the process sending it stopped; outcome unknown, not resent"
-        enrollments = conn.execute(
-            select(_A.c.campaign_lead_id).where(
-                _A.c.id.in_(found), _A.c.campaign_lead_id.is_not(None)
-            )
-        ).scalars()
-        for enrollment_id in enrollments:
-            hold_enrollment(conn, enrollment_id, reason, now)
-        for attempt_id in found:
-            write_event(
-                conn, kind="attempt_unknown", severity="warning", subject_type="attempt",
-                subject_id=attempt_id, at=now, message=reason,
-            )  # fmt: skip
-        log.warning("took over mailboxes %s: %d sends in flight marked unknown", mailbox_ids,
-                    len(found))  # fmt: skip
-
     def release_leases(self) -> None:
         """On exit: give up every lease (mailboxes, the planner's) and, on a shared
         database, leave the worker list."""
         if not self.held_leases and not self.shared:
             return
-        with write_tx(self.db) as conn:
+        with self.ctx.db.write() as conn:
             leases.release_all(conn, self.holder)
             if self.shared:
                 leases.unregister(conn, self.holder)
@@ -515,13 +382,8 @@ class Dispatcher:
 
     def next_due_at(self) -> datetime | None:
         """When the earliest approved attempt may go (for `--until-idle` and the status line)."""
-        with read_tx(self.db) as conn:
-            return conn.execute(
-                select(t.attempt.c.next_attempt_at)
-                .where(t.attempt.c.state == AttemptState.APPROVED.value)
-                .order_by(t.attempt.c.next_attempt_at)
-                .limit(1)
-            ).scalar()
+        with self.ctx.db.read() as conn:
+            return next_due_at(conn)
 
 
 __all__ = ["DispatchReport", "Dispatcher", "EnrollmentState"]

@@ -6,11 +6,9 @@ from that mailbox; a holder that dies frees it when the lease expires. The attem
 (`approved` → `sending`, compare-and-set) is the second line of defence: even two holders
 could never send one attempt twice.
 
-Why these statements are safe on PostgreSQL under READ COMMITTED: a second transaction's
-UPDATE of a row the first one changed waits for it, then re-checks its WHERE on the new
-version (a renewed lease is no longer expired); INSERT ... ON CONFLICT DO NOTHING waits for
-an uncommitted insert of the same name and then does nothing. So two processes never both
-get one lease.
+This module holds what leases mean to a process (its holder id, its fair share of the
+mailboxes, which local holders are dead); the statements, and why they are safe when
+several processes race for one lease, are in db/repos/leases.py, re-exported here.
 """
 
 from __future__ import annotations
@@ -19,19 +17,26 @@ import os
 import re
 import socket
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection
 
-from outreach_tui.db import tables as t
-from outreach_tui.db.session import DriverStatement
+from outreach_tui.db.repos.leases import (
+    MAILBOX_PREFIX,
+    acquire,
+    holder_of,
+    lease_holders,
+    live_workers,
+    mailbox_lease,
+    mailboxes_held_elsewhere,
+    register_worker,
+    release,
+    release_all,
+    renew,
+    unregister,
+)
 
 _HOLDER = re.compile(r"^[^@]+@(?P<host>.+):(?P<pid>\d+):[0-9a-f]+$")
-
-
-MAILBOX_PREFIX = "mailbox:"
 
 
 def new_holder_id(kind: str = "engine") -> str:
@@ -39,51 +44,9 @@ def new_holder_id(kind: str = "engine") -> str:
     return f"{kind}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def mailbox_lease(mailbox_id: int) -> str:
-    return f"{MAILBOX_PREFIX}{mailbox_id}"
-
-
-def acquire(conn: Connection, name: str, holder: str, now: datetime, ttl_seconds: float) -> bool:
-    """Take or renew `name` for `holder`; False when another live holder has it."""
-    expires = now + timedelta(seconds=ttl_seconds)
-    renewed = conn.execute(
-        update(t.lease)
-        .where(t.lease.c.name == name, t.lease.c.holder == holder)
-        .values(expires_at=expires)
-    ).rowcount
-    if renewed:
-        return True
-    taken = conn.execute(
-        update(t.lease)
-        .where(t.lease.c.name == name, t.lease.c.expires_at < now)
-        .values(holder=holder, expires_at=expires, acquired_at=now)
-    ).rowcount
-    if taken:
-        return True
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    # RETURNING, not rowcount: psycopg reports -1 for an INSERT once its cursor is closed.
-    created = conn.execute(
-        insert(t.lease)
-        .values(name=name, holder=holder, expires_at=expires, acquired_at=now)
-        .on_conflict_do_nothing(index_elements=["name"])
-        .returning(t.lease.c.name)
-    ).first()
-    return created is not None
-
-
-def release(conn: Connection, name: str, holder: str) -> None:
-    conn.execute(delete(t.lease).where(t.lease.c.name == name, t.lease.c.holder == holder))
-
-
-def release_all(conn: Connection, holder: str) -> None:
-    conn.execute(delete(t.lease).where(t.lease.c.holder == holder))
-
-
-def holder_of(conn: Connection, name: str, now: datetime) -> str | None:
-    """The live holder of `name`, or None."""
-    return conn.execute(
-        select(t.lease.c.holder).where(t.lease.c.name == name, t.lease.c.expires_at >= now)
-    ).scalar()
+def holder_kind(holder: str) -> str:
+    """`worker` or `console`: the first part of a holder id (see `new_holder_id`)."""
+    return holder.split("@", 1)[0]
 
 
 def _process_alive(pid: int) -> bool:
@@ -106,7 +69,7 @@ def release_dead_local(conn: Connection) -> list[str]:
     """
     host = socket.gethostname()
     dead = set()
-    for holder in conn.execute(select(t.lease.c.holder).distinct()).scalars():
+    for holder in lease_holders(conn):
         match = _HOLDER.match(holder)
         if (
             match
@@ -120,71 +83,13 @@ def release_dead_local(conn: Connection) -> list[str]:
     return sorted(dead)
 
 
-_RENEW = DriverStatement(
-    update(t.lease)
-    .where(t.lease.c.name == bindparam("name"), t.lease.c.holder == bindparam("holder"))
-    .values(expires_at=bindparam("expires_at"))
-    .returning(t.lease.c.name)
-)
-
-
-def renew(conn: Connection, name: str, holder: str, now: datetime, ttl_seconds: float) -> bool:
-    """Extend `name` if `holder` still has it; False when it was lost (expired and taken)."""
-    expires_at = now + timedelta(seconds=ttl_seconds)
-    params = {"name": name, "holder": holder, "expires_at": expires_at}
-    return _RENEW.execute(conn, params).first() is not None
-
-
 # -- worker presence (several processes on one PostgreSQL) ------------------------------
-
-
-def holder_kind(holder: str) -> str:
-    """`worker` or `console`: the first part of a holder id (see `new_holder_id`)."""
-    return holder.split("@", 1)[0]
 
 
 def heartbeat(conn: Connection, holder: str, now: datetime) -> None:
     """Register this process in `worker_process` (host, pid) or refresh its heartbeat."""
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(t.worker_process).values(
-        id=holder,
-        host=socket.gethostname(),
-        pid=os.getpid(),
-        kind=holder_kind(holder),
-        started_at=now,
-        heartbeat_at=now,
-    )
-    conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={"heartbeat_at": now}))
-
-
-def unregister(conn: Connection, holder: str) -> None:
-    conn.execute(delete(t.worker_process).where(t.worker_process.c.id == holder))
-
-
-def live_workers(conn: Connection, now: datetime, ttl_seconds: float) -> int:
-    """Processes whose heartbeat is younger than a lease: the ones sharing the mailboxes."""
-    since = now - timedelta(seconds=ttl_seconds)
-    return int(
-        conn.execute(
-            select(func.count())
-            .select_from(t.worker_process)
-            .where(t.worker_process.c.heartbeat_at >= since)
-        ).scalar_one()
-    )
-
-
-def mailboxes_held_elsewhere(conn: Connection, holder: str, now: datetime) -> int:
-    """Live mailbox leases of other holders."""
-    return int(
-        conn.execute(
-            select(func.count())
-            .select_from(t.lease)
-            .where(
-                t.lease.c.name.startswith(MAILBOX_PREFIX),
-                t.lease.c.holder != holder,
-                t.lease.c.expires_at >= now,
-            )
-        ).scalar_one()
+    register_worker(
+        conn, holder, host=socket.gethostname(), pid=os.getpid(), kind=holder_kind(holder), at=now
     )
 
 
@@ -192,3 +97,22 @@ def fair_share(candidates: int, held_elsewhere: int, workers: int) -> int:
     """How many mailboxes one process should hold: an even split of those with work."""
     workers = max(1, workers)
     return max(1, -(-(candidates + held_elsewhere) // workers))
+
+
+__all__ = [
+    "MAILBOX_PREFIX",
+    "acquire",
+    "fair_share",
+    "heartbeat",
+    "holder_kind",
+    "holder_of",
+    "live_workers",
+    "mailbox_lease",
+    "mailboxes_held_elsewhere",
+    "new_holder_id",
+    "release",
+    "release_all",
+    "release_dead_local",
+    "renew",
+    "unregister",
+]

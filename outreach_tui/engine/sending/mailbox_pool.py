@@ -1,37 +1,35 @@
 """The pool of sending mailboxes as rotation sees it: each one's limit today, what it has used,
-its recent bounce rate and when it may send next. Read in one statement (the counters and
-open attempts as correlated subqueries, a few index seeks per mailbox), so a 1,200-mailbox
-pool costs one round trip.
+its recent bounce rate and when it may send next. Read in one statement
+(db/repos/mailboxes_pool.py), so a 1,200-mailbox pool costs one round trip; the limits are
+worked out here (`core.warmup`), once per distinct set of facts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection
 
 from outreach_tui.config import Settings
 from outreach_tui.core.days import local_day
 from outreach_tui.core.rotation import MailboxCandidate
-from outreach_tui.core.states import AttemptState, CounterScope, MailboxPhase
+from outreach_tui.core.states import CounterScope, MailboxPhase
 from outreach_tui.core.warmup import WarmupRamp, effective_daily_limit
-from outreach_tui.db import tables as t
+from outreach_tui.db.repos.counters import counter_values
+from outreach_tui.db.repos.mailboxes_pool import PoolRecord, mailbox_pool
 
 #: Days over which the recent bounce rate is measured.
 BOUNCE_WINDOW_DAYS = 7
 
-OPEN_ATTEMPT_STATES = (
-    AttemptState.PENDING_APPROVAL.value,
-    AttemptState.APPROVED.value,
-    AttemptState.SENDING.value,
-)
-
 
 @dataclass(frozen=True, slots=True)
 class PoolMailbox:
-    row: Any
+    """A mailbox of the pool: its row, itself as rotation sees it, and why it may not send."""
+
+    row: PoolRecord
     candidate: MailboxCandidate
     blocked: str | None
     """Why this mailbox may not send at all now (paused, cooling down, ...), or None."""
@@ -39,8 +37,36 @@ class PoolMailbox:
     open_attempts: int
 
 
+class LimitFacts(Protocol):
+    """What a mailbox's daily limit depends on (a `MailboxRecord` or a `PoolRecord`)."""
+
+    @property
+    def phase(self) -> str: ...
+    @property
+    def daily_limit(self) -> int | None: ...
+    @property
+    def warmup_started(self) -> date | None: ...
+    @property
+    def phase_changed_at(self) -> datetime | None: ...
+    @property
+    def cooldown_until(self) -> datetime | None: ...
+
+
+class SendingMailbox(LimitFacts, Protocol):
+    """A mailbox with what says whether it may send at all."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def paused_reason(self) -> str | None: ...
+    @property
+    def domain_paused(self) -> bool | None: ...
+
+
 def mailbox_limit(
-    row: Any, now: datetime, settings: Settings, *, ramp: WarmupRamp | None = None
+    row: LimitFacts, now: datetime, settings: Settings, *, ramp: WarmupRamp | None = None
 ) -> int:
     """A mailbox's daily limit today: fixed or warmup, shaped by its health phase.
     `ramp`: pass it when calling for many mailboxes (it is the same for all)."""
@@ -70,32 +96,26 @@ def phase_limits(settings: Settings) -> dict[str, int]:
 
 
 def mailboxes_at_limit(
-    conn: Connection, rows: list[Any], *, now: datetime, settings: Settings
+    conn: Connection, rows: Sequence[SendingMailbox], *, now: datetime, settings: Settings
 ) -> set[int]:
-    """Ids of `rows` (mailbox rows) that have sent their limit for today: the dispatcher
+    """Ids of `rows` (mailboxes) that have sent their limit for today: the dispatcher
     skips them, so attempts planned before a phase change (a RESTRICTED_SEND mailbox's
     queue from its HEALTHY days) wait for tomorrow instead of bursting past 10/day."""
     if not rows:
         return set()
     today = local_day(now, settings.tz)
-    sent = dict(
-        conn.execute(
-            select(_DC.c.key, _DC.c.count).where(
-                _DC.c.scope == CounterScope.MAILBOX,
-                _DC.c.key.in_([row.email for row in rows]),
-                _DC.c.day == today,
-            )
-        ).all()
-    )
+    sent = counter_values(conn, CounterScope.MAILBOX, [row.email for row in rows], today)
     ramp = settings.warmup.ramp()
     return {
         row.id
         for row in rows
-        if int(sent.get(row.email, 0)) >= mailbox_limit(row, now, settings, ramp=ramp)
+        if sent.get(row.email, 0) >= mailbox_limit(row, now, settings, ramp=ramp)
     }
 
 
-def blocked_reason(row: Any, now: datetime) -> str | None:
+def blocked_reason(row: SendingMailbox, now: datetime) -> str | None:
+    """Why this mailbox may not send at all now (paused, quarantined, its sending domain
+    paused, cooling down), or None."""
     if row.phase in (MailboxPhase.PAUSED.value, MailboxPhase.QUARANTINE.value):
         why = f" ({row.paused_reason})" if row.paused_reason else ""
         return f"mailbox {row.email} is {row.phase}{why}"
@@ -106,54 +126,8 @@ def blocked_reason(row: Any, now: datetime) -> str | None:
     return None
 
 
-_M = t.mailbox
-_DC = t.daily_counter
-
-
-def _counter(scope: str, *, today_only: bool) -> Any:
-    """A correlated subquery: this mailbox's counter `scope`, today's or the window's sum
-    (one index seek on the counter's primary key (scope, key, day) per mailbox)."""
-    day = (
-        _DC.c.day == bindparam("today", type_=_DC.c.day.type)
-        if today_only
-        else _DC.c.day >= bindparam("since", type_=_DC.c.day.type)
-    )
-    return (
-        select(func.coalesce(func.sum(_DC.c.count), 0))
-        .where(_DC.c.scope == scope, _DC.c.key == _M.c.email, day)
-        .scalar_subquery()
-    )
-
-
-_MAILBOXES = select(
-    _M.c.id,
-    _M.c.email,
-    _M.c.from_name,
-    _M.c.phase,
-    _M.c.paused_reason,
-    _M.c.daily_limit,
-    _M.c.warmup_started,
-    _M.c.phase_changed_at,
-    _M.c.cooldown_until,
-    _M.c.next_send_at,
-    _M.c.last_sent_at,
-    _M.c.resilience_score,
-    _M.c.verify_tls,
-    t.sending_domain.c.paused.label("domain_paused"),
-    # What rotation needs besides the row, in the same statement: per mailbox a few seeks
-    # on covering indexes instead of grouping every counter row of the window.
-    _counter(CounterScope.MAILBOX, today_only=True).label("sent_today"),
-    _counter(CounterScope.MAILBOX, today_only=False).label("sent_recent"),
-    _counter(CounterScope.MAILBOX_BOUNCE, today_only=False).label("bounced_recent"),
-    _counter(CounterScope.MAILBOX_YELLOW, today_only=True).label("yellow_today"),
-    select(func.count())
-    .where(t.attempt.c.mailbox_id == _M.c.id, t.attempt.c.state.in_(OPEN_ATTEMPT_STATES))
-    .scalar_subquery()
-    .label("open_attempts"),
-).select_from(_M.outerjoin(t.sending_domain, t.sending_domain.c.id == _M.c.domain_id))
-
-
 def load_pool(conn: Connection, *, now: datetime, settings: Settings) -> dict[int, PoolMailbox]:
+    """Every mailbox by id, with its limit today and its load."""
     today = local_day(now, settings.tz)
     since = today - timedelta(days=BOUNCE_WINDOW_DAYS - 1)
     ramp = settings.warmup.ramp()
@@ -162,7 +136,7 @@ def load_pool(conn: Connection, *, now: datetime, settings: Settings) -> dict[in
     # The limit depends only on these facts (and today): most mailboxes share them.
     limits: dict[tuple[Any, ...], int] = {}
     pool: dict[int, PoolMailbox] = {}
-    for row in conn.execute(_MAILBOXES, {"today": today, "since": since}):
+    for row in mailbox_pool(conn, today=today, since=since):
         blocked = blocked_reason(row, now)
         if blocked is not None:
             limit = 0

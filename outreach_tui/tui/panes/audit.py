@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from outreach_tui.engine.views.queries import AuditRow, EventRow, Page
+from outreach_tui.engine import AuditRow, ConsoleEngine, EventRow, InProcessRuntime, Page
 from outreach_tui.tui.panes.paged import PAGE_SIZE, PagedPane
 from outreach_tui.tui.widgets.format import clip, day_time, severity_style
 from outreach_tui.tui.widgets.keyed_table import Cell, KeyedTable, Row
@@ -25,8 +25,8 @@ class AuditPane(PagedPane):
         Binding("v", "toggle_view", "Audit/events", id="audit.toggle"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, engine: ConsoleEngine, runtime: InProcessRuntime) -> None:
+        super().__init__(engine, runtime)
         self.events_view = False
         self.full: dict[str, Sequence[Cell]] = {}
 

@@ -17,9 +17,10 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from outreach_tui.tui.messages import StatusChanged
+
 if TYPE_CHECKING:
-    from outreach_tui.engine import Engine
-    from outreach_tui.tui.app import OutreachApp
+    from outreach_tui.engine import ConsoleEngine, InProcessRuntime
 
 log = logging.getLogger(__name__)
 
@@ -35,24 +36,16 @@ class Pane(Vertical):
         Binding("slash", "filter", "Filter", id="pane.filter"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, engine: ConsoleEngine, runtime: InProcessRuntime) -> None:
+        """`engine`: the reads and actions behind the pane; `runtime`: where engine calls
+        that do network I/O (a send) are awaited."""
         super().__init__(id=f"pane-{self.PANE_ID}", classes="pane")
+        self.engine = engine
+        self.runtime = runtime
         self.filter_text = ""
         self.loaded = asyncio.Event()
         self.show_count = 0
         """How many times fresh data has been shown (tests and bench/console.py wait on it)."""
-
-    @property
-    def engine(self) -> Engine:
-        return self.outreach_app.engine
-
-    @property
-    def outreach_app(self) -> OutreachApp:
-        from outreach_tui.tui.app import OutreachApp
-
-        app = self.app
-        assert isinstance(app, OutreachApp)
-        return app
 
     def title_widget(self) -> Static:
         return Static(self.title_text(), classes="pane-title", id=f"title-{self.PANE_ID}")
@@ -137,7 +130,7 @@ class Pane(Vertical):
         if success:
             self.notify(success.format(result=result), markup=False)
         self.refresh_data()
-        self.outreach_app.refresh_status()
+        self.post_message(StatusChanged())
 
     def engine_call(
         self, make: Callable[[], Coroutine[Any, Any, Any]], then: Callable[[Any], None]
@@ -153,7 +146,7 @@ class Pane(Vertical):
         from outreach_tui.core.errors import OutreachError
 
         try:
-            result = await self.outreach_app.run_engine_coroutine(make)
+            result = await self.runtime.run(make)
         except OutreachError as exc:
             self.notify(str(exc), severity="error", markup=False)
             return
@@ -163,7 +156,7 @@ class Pane(Vertical):
             return
         then(result)
         self.refresh_data()
-        self.outreach_app.refresh_status()
+        self.post_message(StatusChanged())
 
     def choose(
         self, question: str, choices: list[tuple[str, str]], current: str | None, then: Any

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 
 from outreach_tui.core.states import CampaignStatus
-from outreach_tui.engine.sending.campaigns import CampaignSummary
+from outreach_tui.engine import CampaignSummary, ConsoleEngine, InProcessRuntime
 from outreach_tui.tui.panes.base import Pane
 from outreach_tui.tui.widgets.keyed_table import KeyedTable
 
@@ -21,8 +21,8 @@ class CampaignsPane(Pane):
         Binding("u", "resume", "Resume", id="campaigns.resume"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, engine: ConsoleEngine, runtime: InProcessRuntime) -> None:
+        super().__init__(engine, runtime)
         self.rows: dict[str, CampaignSummary] = {}
 
     def compose(self) -> ComposeResult:

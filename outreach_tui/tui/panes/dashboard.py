@@ -15,9 +15,15 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
-from outreach_tui.engine.guard.actor import Suggestion
-from outreach_tui.engine.views.explain import ForecastRow
-from outreach_tui.engine.views.queries import Dashboard, EventRow, WorkerRow
+from outreach_tui.engine import (
+    ConsoleEngine,
+    Dashboard,
+    EventRow,
+    ForecastRow,
+    InProcessRuntime,
+    Suggestion,
+    WorkerRow,
+)
 from outreach_tui.tui.panes.base import Pane
 from outreach_tui.tui.widgets.format import clock_time, severity_style
 from outreach_tui.tui.widgets.keyed_table import KeyedTable
@@ -46,7 +52,7 @@ class DashboardPane(Pane):
         Binding("slash", "filter", "Filter", show=False, id="dashboard.filter"),
         Binding("a", "accept", "Accept", id="dashboard.accept"),
         Binding("x", "dismiss", "Dismiss", id="dashboard.dismiss"),
-        Binding("M", "monitor_mode", "Mode", id="dashboard.monitor_mode"),
+        Binding("M", "app.monitor_mode", "Mode", id="dashboard.monitor_mode"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -71,8 +77,8 @@ class DashboardPane(Pane):
     FORECAST_SECONDS = 60.0
     FORECAST_LIMIT = 300
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, engine: ConsoleEngine, runtime: InProcessRuntime) -> None:
+        super().__init__(engine, runtime)
         self._forecast: list[ForecastRow] = []
         self._forecast_at = -1e9
         self.suggestions: dict[str, Suggestion] = {}
@@ -244,6 +250,3 @@ class DashboardPane(Pane):
                     self.engine.dismiss_suggestion, found.event_id, success="dismissed"
                 ),
             )
-
-    def action_monitor_mode(self) -> None:
-        self.outreach_app.action_monitor_mode()

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 
-from outreach_tui.engine.views.queries import DomainRow
+from outreach_tui.engine import ConsoleEngine, DomainRow, InProcessRuntime
 from outreach_tui.tui.panes.base import Pane
 from outreach_tui.tui.widgets.format import day_time
 from outreach_tui.tui.widgets.keyed_table import KeyedTable
@@ -28,8 +28,8 @@ class DomainsPane(Pane):
         Binding("u", "resume", "Resume", id="domains.resume"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, engine: ConsoleEngine, runtime: InProcessRuntime) -> None:
+        super().__init__(engine, runtime)
         self.rows: dict[str, DomainRow] = {}
 
     def compose(self) -> ComposeResult:

@@ -12,9 +12,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from outreach_tui.engine.inbox.effects import reply_subject
-from outreach_tui.engine.sending.pipeline import SendOutcome
-from outreach_tui.engine.views.queries import ReplyRow
+from outreach_tui.engine import (
+    ConsoleEngine,
+    InProcessRuntime,
+    ReplyRow,
+    SendOutcome,
+    reply_subject,
+)
 from outreach_tui.tui.panes.base import Pane
 from outreach_tui.tui.widgets.compose_reply import ReplyScreen
 from outreach_tui.tui.widgets.format import day_time, safe
@@ -70,8 +74,8 @@ class InboxPane(Pane):
         Binding("l", "relabel", "Relabel", id="inbox.relabel"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, engine: ConsoleEngine, runtime: InProcessRuntime) -> None:
+        super().__init__(engine, runtime)
         self.rows: dict[str, ReplyRow] = {}
 
     def compose(self) -> ComposeResult:

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from outreach_tui.engine.views.queries import LeadRow, Page
+from outreach_tui.engine import ConsoleEngine, InProcessRuntime, LeadRow, Page
 from outreach_tui.tui.panes.paged import PAGE_SIZE, PagedPane
 from outreach_tui.tui.widgets.format import safe
 from outreach_tui.tui.widgets.keyed_table import KeyedTable
@@ -23,8 +23,8 @@ class LeadsPane(PagedPane):
         Binding("s", "suppress", "Suppress", id="leads.suppress"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, engine: ConsoleEngine, runtime: InProcessRuntime) -> None:
+        super().__init__(engine, runtime)
         self.rows: dict[str, LeadRow] = {}
 
     def compose(self) -> ComposeResult:

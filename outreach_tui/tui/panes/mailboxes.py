@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from outreach_tui.engine.views.queries import MailboxRow
+from outreach_tui.engine import ConsoleEngine, InProcessRuntime, MailboxRow
 from outreach_tui.tui.panes.paged import PAGE_SIZE, PagedPane
 from outreach_tui.tui.widgets.format import day_time, percent, safe, sparkline
 from outreach_tui.tui.widgets.keyed_table import KeyedTable
@@ -64,8 +64,8 @@ class MailboxesPane(PagedPane):
         Binding("u", "resume", "Resume", id="mailboxes.resume"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, engine: ConsoleEngine, runtime: InProcessRuntime) -> None:
+        super().__init__(engine, runtime)
         self.rows: dict[str, MailboxRow] = {}
 
     def compose(self) -> ComposeResult:

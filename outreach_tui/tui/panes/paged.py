@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from textual.binding import Binding
 
+from outreach_tui.engine import ConsoleEngine, InProcessRuntime
 from outreach_tui.tui.panes.base import Pane
 
 PAGE_SIZE = 200
@@ -21,8 +22,8 @@ class PagedPane(Pane):
         Binding("b", "previous_page", "Prev page", id="paged.previous"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, engine: ConsoleEngine, runtime: InProcessRuntime) -> None:
+        super().__init__(engine, runtime)
         self.cursors: list[Any] = [None]
         """Where each page visited so far begins (None: the first page)."""
         self.more = False

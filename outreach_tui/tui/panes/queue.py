@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from outreach_tui.engine.sending.approval import QueueItem
+from outreach_tui.engine import ConsoleEngine, InProcessRuntime, QueueItem
 from outreach_tui.tui.panes.base import Pane
 from outreach_tui.tui.widgets.edit import Edited, EditScreen
 from outreach_tui.tui.widgets.format import day_time, safe
@@ -33,8 +33,8 @@ class QueuePane(Pane):
         Binding("k", "cursor_up", "Up", show=False, id="queue.up"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, engine: ConsoleEngine, runtime: InProcessRuntime) -> None:
+        super().__init__(engine, runtime)
         self.items: dict[str, QueueItem] = {}
 
     def compose(self) -> ComposeResult:

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
-from outreach_tui.engine.views.queries import Page, SuppressionRow
+from outreach_tui.engine import ConsoleEngine, InProcessRuntime, Page, SuppressionRow
 from outreach_tui.tui.panes.paged import PAGE_SIZE, PagedPane
 from outreach_tui.tui.widgets.format import day_time
 from outreach_tui.tui.widgets.keyed_table import KeyedTable
@@ -27,8 +27,8 @@ class SuppressionPane(PagedPane):
         Binding("x", "remove", "Remove", id="suppression.remove"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, engine: ConsoleEngine, runtime: InProcessRuntime) -> None:
+        super().__init__(engine, runtime)
         self.rows: dict[str, SuppressionRow] = {}
 
     def compose(self) -> ComposeResult:

@@ -134,10 +134,11 @@ def test_a_reply_subject_about_an_office_is_no_signal():
         ),
         ([("X-Autoreply", "yes")], "X-Autoreply: yes"),
         ([("X-Autorespond", "Absence")], "X-Autorespond: Absence"),
-        ([("Precedence", "bulk")], "Precedence: bulk"),
         ([("Precedence", "auto_reply")], "Precedence: auto_reply"),
-        ([("Precedence", "junk")], "Precedence: junk"),
-        ([("X-Auto-Response-Suppress", "All")], "X-Auto-Response-Suppress: All"),
+        (
+            [("X-Auto-Response-Suppress", "All"), ("X-MS-Exchange-Inbox-Rules-Loop", "a@b")],
+            "X-Auto-Response-Suppress: All; X-MS-Exchange-Inbox-Rules-Loop: a@b",
+        ),
     ],
 )
 def test_automatic_header_signals(headers, expected):
@@ -149,6 +150,11 @@ def test_automatic_header_signals(headers, expected):
     [
         [("Auto-Submitted", "no")],
         [("Precedence", "list")],
+        [("Precedence", "bulk")],
+        [("Precedence", "junk")],
+        [("X-Auto-Response-Suppress", "All")],
+        [("X-Auto-Response-Suppress", "DR, RN, NRN, OOF, AutoReply")],
+        [("X-MS-Exchange-Inbox-Rules-Loop", "a@b")],
         [("X-Autoreply", "no")],
         [("Subject", "auto-submitted")],
         [],

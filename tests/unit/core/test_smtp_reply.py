@@ -37,3 +37,20 @@ def test_5xx_on_mail_from_is_the_senders_fault():
 def test_enhanced_code_parsing():
     assert str(parse_enhanced("5.1.1 User unknown")) == "5.1.1"
     assert parse_enhanced("User unknown") is None
+
+
+def test_an_unreadable_reply_before_the_final_dot_is_a_retry_never_a_refusal():
+    # aiosmtplib reports -1 for a reply line it cannot parse (9,000 bytes, no digits).
+    for stage in (Stage.MAIL, Stage.RCPT, Stage.DATA_START, Stage.DATA_BODY):
+        for code in (-1, None, 0, 199, 251, 354, 600, 999):
+            assert classify_reply(stage, code, "Response too long") is ErrorClass.TRANSIENT
+
+
+def test_an_unreadable_reply_after_the_final_dot_is_unknown_never_a_refusal():
+    for code in (-1, None, 199, 251, 354, 600):
+        assert classify_reply(Stage.DATA_END, code, "x" * 9000) is ErrorClass.UNKNOWN_OUTCOME
+
+
+def test_an_unreadable_reply_while_connecting_is_the_servers_trouble():
+    for stage in (Stage.CONNECT, Stage.GREETING, Stage.AUTH):
+        assert classify_reply(stage, -1, "Malformed response") is ErrorClass.CONNECTION

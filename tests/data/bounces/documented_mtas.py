@@ -1,0 +1,700 @@
+"""Reports of the common MTAs, in the layouts their documentation and source describe:
+Exim, Sendmail, qmail (QSBMF), Courier, Lotus Domino, Zimbra, OpenSMTPD, Exchange on premises.
+
+Each entry: (name, raw bytes, class, recipient, expired, delayed, note).
+"""
+
+# ruff: noqa: E501 - remote servers' texts are kept verbatim, one line each
+
+from __future__ import annotations
+
+from tests.data.bounces.formats import REPORT_DATE, SENDER, Rcpt, dsn, original, plain
+
+Case = tuple[str, bytes, str, str, bool, bool, str]
+
+
+def mid(name: str) -> str:
+    return f"{name}.doc@outreach.test"
+
+
+# --- Exim ------------------------------------------------------------------------------------
+
+_EXIM_INTRO = (
+    "This message was created automatically by mail delivery software.\r\n\r\n"
+    "A message that you sent could not be delivered to one or more of its\r\n"
+    "recipients. This is a permanent error. The following address(es) failed:\r\n\r\n"
+)
+_EXIM_COPY = "------ This is a copy of the message, including all the headers. ------\r\n\r\n"
+
+
+def exim(name: str, rcpt: str, block: str, klass: str, *, failed_header: str | None = None,
+         dsn_status: str | None = None, expired: bool = False) -> Case:  # fmt: skip
+    headers = [
+        f"X-Failed-Recipients: {failed_header or rcpt}",
+        "Auto-Submitted: auto-replied",
+        "Content-Type: text/plain; charset=us-ascii" if dsn_status is None else "",
+    ]
+    text = _EXIM_INTRO + block + "\r\n\r\n"
+    sender = "Mail Delivery System <Mailer-Daemon@mx1.exim-host.example>"
+    subject = "Mail delivery failed: returning message to sender"
+    if dsn_status is None:
+        raw = plain(sender=sender, subject=subject, text=text + _EXIM_COPY + original(rcpt, mid(name)),
+                    headers=[h for h in headers if not h.startswith("Content-Type")])  # fmt: skip
+    else:
+        diag = " ".join(line.strip() for line in block.splitlines()[-1:])
+        raw = dsn(sender=sender, subject=subject, text=text, reporting_mta="mx1.exim-host.example",
+                  rcpts=[Rcpt(rcpt, status=dsn_status, diagnostic=f"smtp; {diag}",
+                              remote_mta="dns; mx.remote.example")],
+                  returned=original(rcpt, mid(name)), headers=headers[:2])  # fmt: skip
+    return (name, raw, klass, rcpt, expired, False, "Exim 4 bounce")
+
+
+EXIM: list[Case] = [
+    exim(
+        "exim-user-unknown",
+        "bob@example.co.uk",
+        "  bob@example.co.uk\r\n    host mx.example.co.uk [203.0.113.5]\r\n"
+        "    SMTP error from remote mail server after RCPT TO:<bob@example.co.uk>:\r\n"
+        "    550 5.1.1 <bob@example.co.uk>: Recipient address rejected: User unknown in virtual alias table",
+        "hard",
+    ),
+    exim(
+        "exim-dsn-user-unknown",
+        "ann@example.org",
+        "  ann@example.org\r\n    host mx.example.org [203.0.113.6]\r\n"
+        "    SMTP error from remote mail server after RCPT TO:<ann@example.org>:\r\n"
+        "    550 No such user here",
+        "hard",
+        dsn_status="5.0.0",
+    ),
+    exim(
+        "exim-unrouteable",
+        "joe@no-such-domain.example",
+        "  joe@no-such-domain.example\r\n    Unrouteable address",
+        "hard",
+    ),
+    exim(
+        "exim-local-unknown",
+        "old.staff@exim-host.example",
+        "  old.staff@exim-host.example\r\n    Unrouteable address",
+        "hard",
+    ),
+    exim(
+        "exim-quota",
+        "max@example.net",
+        "  max@example.net\r\n    host mx.example.net [203.0.113.7]\r\n"
+        "    SMTP error from remote mail server after end of data:\r\n"
+        "    552 5.2.2 <max@example.net>: Mailbox full",
+        "soft",
+    ),
+    exim(
+        "exim-spamhaus",
+        "lea@example.de",
+        "  lea@example.de\r\n    host mx.example.de [203.0.113.8]\r\n"
+        "    SMTP error from remote mail server after RCPT TO:<lea@example.de>:\r\n"
+        "    554 5.7.1 Service unavailable; Client host [198.51.100.7] blocked using zen.spamhaus.org; "
+        "https://www.spamhaus.org/query/ip/198.51.100.7",
+        "policy",
+    ),
+    exim(
+        "exim-spam-content",
+        "info@example.fr",
+        "  info@example.fr\r\n    host mx.example.fr [203.0.113.9]\r\n"
+        "    SMTP error from remote mail server after end of data:\r\n"
+        "    550 This message was classified as SPAM and may not be delivered",
+        "policy",
+    ),
+    exim(
+        "exim-retry-timeout",
+        "ops@slow.example",
+        "  ops@slow.example\r\n    retry timeout exceeded",
+        "soft",
+        expired=True,
+    ),
+    exim(
+        "exim-long-failure",
+        "team@down.example",
+        "  team@down.example\r\n    all hosts for 'down.example' have been failing for a long time "
+        "(and retry time not reached)",
+        "soft",
+        expired=True,
+    ),
+    exim(
+        "exim-pipe",
+        "carla@example.com",
+        "  pipe to |/usr/local/bin/procmail -d carla\r\n    generated by carla@example.com\r\n"
+        "    local delivery failed\r\n\r\nThe following text was generated during the delivery attempt:\r\n\r\n"
+        "------ pipe to |/usr/local/bin/procmail -d carla\r\n       generated by carla@example.com ------\r\n\r\n"
+        'procmail: Quota exceeded while writing "/var/mail/carla"',
+        "soft",
+        failed_header="|/usr/local/bin/procmail -d carla",
+    ),
+    exim(
+        "exim-mailbox-disabled",
+        "former@example.io",
+        "  former@example.io\r\n    host mx.example.io [203.0.113.10]\r\n"
+        "    SMTP error from remote mail server after RCPT TO:<former@example.io>:\r\n"
+        "    550 5.2.1 <former@example.io>: Mailbox disabled, not accepting messages",
+        "hard",
+    ),
+    exim(
+        "exim-size",
+        "design@example.studio",
+        "  design@example.studio\r\n    host mx.example.studio [203.0.113.11]\r\n"
+        "    SMTP error from remote mail server after MAIL FROM:<sam@outreach.test> SIZE=31457280:\r\n"
+        "    552 5.3.4 Message size exceeds fixed maximum message size",
+        "soft",
+    ),
+]
+
+
+def exim_delay(name: str, rcpt: str, reason: str, klass: str) -> Case:
+    text = (
+        "This message was created automatically by mail delivery software.\r\n"
+        "A message that you sent has not yet been delivered to one or more of its\r\n"
+        "recipients after more than 24 hours on the queue on mx1.exim-host.example.\r\n\r\n"
+        f"The message identifier is:     1tGkX4-0007Qb-2F\r\nThe subject of the message is: Quick question\r\n"
+        f"The date of the message is:    {REPORT_DATE}\r\n\r\n"
+        f"The address to which the message has not yet been delivered is:\r\n\r\n  {rcpt}\r\n"
+        f"    Delay reason: {reason}\r\n\r\n"
+        "No action is required on your part. Delivery attempts will continue for\r\n"
+        "some time, and this warning may be repeated at intervals if the message\r\n"
+        "remains undelivered. Eventually the mail delivery software will give up,\r\n"
+        "and when that happens, the message will be returned to you.\r\n"
+    )
+    raw = plain(sender="Mail Delivery System <Mailer-Daemon@mx1.exim-host.example>",
+                subject="Warning: message 1tGkX4-0007Qb-2F delayed 24 hours",
+                text=text, headers=["X-Failed-Recipients: " + rcpt, "Auto-Submitted: auto-replied"],
+                attach="".join(original(rcpt, mid(name)).split("\r\n\r\n", 1)[0]) + "\r\n",
+                attach_type="text/rfc822-headers")  # fmt: skip
+    return (name, raw, klass, rcpt, False, True, "Exim delay warning")
+
+
+EXIM += [
+    exim_delay(
+        "exim-delay-greylist",
+        "dave@slow.example",
+        "SMTP error from remote mail server after RCPT TO:<dave@slow.example>: "
+        "451 4.7.1 Greylisting in action, please come back later",
+        "soft",
+    ),
+    exim_delay("exim-delay-connect", "emma@offline.example", "Connection timed out", "soft"),
+]
+
+# --- Sendmail --------------------------------------------------------------------------------
+
+
+def sendmail(name: str, rcpt: str, reason: str, status: str, diag: str, klass: str, *,
+             transcript: str = "", action: str = "failed", subject: str | None = None,
+             expired: bool = False, delayed: bool = False, final: str | None = None) -> Case:  # fmt: skip
+    heading = ("permanent fatal errors" if action == "failed" and not expired
+               else "transient non-fatal errors")  # fmt: skip
+    text = (
+        f"The original message was received at {REPORT_DATE}\r\n"
+        "from mail.outreach.test [198.51.100.7]\r\n\r\n"
+        f"   ----- The following addresses had {heading} -----\r\n<{rcpt}>\r\n"
+        f"    (reason: {reason})\r\n\r\n"
+    )
+    if delayed:
+        text = (
+            "**********************************************\r\n"
+            "**      THIS IS A WARNING MESSAGE ONLY      **\r\n"
+            "**  YOU DO NOT NEED TO RESEND YOUR MESSAGE  **\r\n"
+            "**********************************************\r\n\r\n"
+            "The original message was received at " + REPORT_DATE + "\r\n"
+            "from mail.outreach.test [198.51.100.7]\r\n\r\n"
+            f"   ----- Transcript of session follows -----\r\n{transcript}\r\n"
+            "Warning: message still undelivered after 4 hours\r\n"
+            "Will keep trying until message is 5 days old\r\n"
+        )
+    elif transcript:
+        text += f"   ----- Transcript of session follows -----\r\n{transcript}\r\n"
+    raw = dsn(sender="Mail Delivery Subsystem <MAILER-DAEMON@relay.sendmail-host.example>",
+              subject=subject or "Returned mail: see transcript for details", text=text,
+              reporting_mta="relay.sendmail-host.example",
+              rcpts=[Rcpt(final or rcpt, action=action, status=status, diagnostic=diag,
+                          remote_mta="DNS; mx.remote.example",
+                          original=rcpt if final else None)],
+              returned=original(rcpt, mid(name)), ret="hdrs" if delayed else "full",
+              status_extra=["Received-From-MTA: DNS; mail.outreach.test"])  # fmt: skip
+    return (name, raw, klass, rcpt, expired, delayed, "Sendmail 8 DSN")
+
+
+SENDMAIL: list[Case] = [
+    sendmail(
+        "sendmail-user-unknown",
+        "weg@beispiel.example.de",
+        "550 5.1.1 <weg@beispiel.example.de>... User unknown",
+        "5.1.1",
+        "SMTP; 550 5.1.1 <weg@beispiel.example.de>... User unknown",
+        "hard",
+        transcript="... while talking to mx.beispiel.example.de.:\r\n>>> DATA\r\n"
+        "<<< 550 5.1.1 <weg@beispiel.example.de>... User unknown\r\n"
+        "550 5.1.1 <weg@beispiel.example.de>... User unknown\r\n<<< 503 5.0.0 Need RCPT (recipient)",
+    ),
+    sendmail(
+        "sendmail-generic-500",
+        "kurt@example.at",
+        "550 Requested action not taken: mailbox unavailable",
+        "5.0.0",
+        "SMTP; 550 Requested action not taken: mailbox unavailable",
+        "hard",
+    ),
+    sendmail(
+        "sendmail-generic-code-in-text",
+        "nina@example.se",
+        "550 5.1.1 <nina@example.se>: Recipient address rejected: User unknown",
+        "5.0.0",
+        "SMTP; 550 5.1.1 <nina@example.se>: Recipient address rejected: User unknown",
+        "hard",
+    ),
+    sendmail(
+        "sendmail-policy-5-0-0",
+        "olaf@example.no",
+        "554 Service unavailable; Client host [198.51.100.7] blocked using bl.spamcop.net",
+        "5.0.0",
+        "SMTP; 554 Service unavailable; Client host [198.51.100.7] blocked using bl.spamcop.net; "
+        "Blocked - see https://www.spamcop.net/bl.shtml?198.51.100.7",
+        "policy",
+    ),
+    sendmail(
+        "sendmail-expired",
+        "pia@example.dk",
+        "Deferred: Connection timed out with mx.example.dk.",
+        "4.4.7",
+        "SMTP; 421 4.4.7 Connection timed out",
+        "soft",
+        expired=True,
+        subject="Returned mail: Cannot send message for 5 days",
+    ),
+    sendmail(
+        "sendmail-delay",
+        "rolf@example.ch",
+        "",
+        "4.4.7",
+        "SMTP; 451 4.4.1 reply: read error from mx.example.ch.",
+        "soft",
+        action="delayed",
+        delayed=True,
+        transcript="<rolf@example.ch>... Deferred: Connection reset by mx.example.ch.",
+        subject="Warning: could not send message for past 4 hours",
+    ),
+    sendmail(
+        "sendmail-host-unknown",
+        "sven@no-such-host.example",
+        "550 5.1.2 Host unknown (Name server: no-such-host.example: host not found)",
+        "5.1.2",
+        "SMTP; 550 5.1.2 Host unknown (Name server: no-such-host.example: host not found)",
+        "hard",
+    ),
+    sendmail(
+        "sendmail-source-route",
+        "jane@example.org",
+        "550 5.1.1 <jane@example.org>... User unknown",
+        "5.1.1",
+        "SMTP; 550 5.1.1 <jane@example.org>... User unknown",
+        "hard",
+        final="<@relay.example.net:jane@example.org>",
+    ),
+    sendmail(
+        "sendmail-quota",
+        "tina@example.be",
+        "552 5.2.2 <tina@example.be>... Mailbox full",
+        "5.2.2",
+        "SMTP; 552 5.2.2 <tina@example.be>... Mailbox full",
+        "soft",
+    ),
+    sendmail(
+        "sendmail-relay-denied",
+        "uwe@example.lu",
+        "550 5.7.1 <uwe@example.lu>... Relaying denied",
+        "5.7.1",
+        "SMTP; 550 5.7.1 <uwe@example.lu>... Relaying denied",
+        "policy",
+    ),
+]
+
+# --- qmail (QSBMF) ---------------------------------------------------------------------------
+
+
+def qmail(name: str, rcpt: str, block: str, klass: str, *, temporary: bool = False,
+          host: str = "mail.qmail-host.example") -> Case:  # fmt: skip
+    intro = (
+        f"Hi. This is the qmail-send program at {host}.\r\n"
+        "I'm afraid I wasn't able to deliver your message to the following addresses.\r\n"
+        + ("I'm not going to try again; this message has been in the queue too long.\r\n\r\n"
+           if temporary else "This is a permanent error; I've given up. Sorry it didn't work out.\r\n\r\n")
+    )  # fmt: skip
+    text = (
+        intro + f"<{rcpt}>:\r\n{block}\r\n\r\n--- Below this line is a copy of the message.\r\n\r\n"
+    )
+    raw = plain(sender=f"MAILER-DAEMON@{host}", subject="failure notice",
+                text=text + original(rcpt, mid(name)))  # fmt: skip
+    return (name, raw, klass, rcpt, temporary, False, "qmail QSBMF")
+
+
+QMAIL: list[Case] = [
+    qmail(
+        "qmail-no-mailbox",
+        "frank@pop.example.org",
+        "Sorry, no mailbox here by that name. (#5.1.1)",
+        "hard",
+    ),
+    qmail(
+        "qmail-remote-unknown",
+        "carol@example.net",
+        "192.0.2.5 does not like recipient.\r\nRemote host said: 550 5.1.1 <carol@example.net>: "
+        "Recipient address rejected: User unknown\r\nGiving up on 192.0.2.5.",
+        "hard",
+    ),
+    qmail("qmail-vpopmail-quota", "greta@example.nl", "user is over quota", "soft"),
+    qmail(
+        "qmail-maildir-quota",
+        "hans@example.nl",
+        "The users mailfolder is over the allowed quota (size). (#5.2.2)",
+        "soft",
+    ),
+    qmail(
+        "qmail-timeout",
+        "ida@example.fi",
+        "Connected to 192.0.2.9 but connection died. (#4.4.2)\r\n"
+        "I'm not going to try again; this message has been in the queue too long.",
+        "soft",
+        temporary=True,
+    ),
+    qmail(
+        "qmail-no-host",
+        "jan@nohost.example",
+        "Sorry, I couldn't find any host named nohost.example. (#5.1.2)",
+        "hard",
+    ),
+    qmail(
+        "qmail-blocked",
+        "karl@example.cz",
+        "192.0.2.12 does not like recipient.\r\nRemote host said: 554 5.7.1 <karl@example.cz>: "
+        "Relay access denied\r\nGiving up on 192.0.2.12.",
+        "policy",
+    ),
+    qmail(
+        "qmail-rbl",
+        "lars@example.pl",
+        "Connected to 192.0.2.13 but sender was rejected.\r\nRemote host said: 553 sorry, your "
+        "mailserver [198.51.100.7] is rejected by see http://spamcop.net/bl.shtml?198.51.100.7",
+        "policy",
+    ),
+    qmail(
+        "qmail-disabled", "mia@example.hu", "This address no longer accepts mail. (#5.2.1)", "hard"
+    ),
+]
+
+# --- Courier ---------------------------------------------------------------------------------
+
+
+def courier(name: str, rcpt: str, transcript: str, status: str, diag: str, klass: str, *,
+            delayed: bool = False) -> Case:  # fmt: skip
+    title = "DELAYED MAIL" if delayed else "UNDELIVERABLE MAIL"
+    lead = ("Your message to the following recipients has been delayed:" if delayed
+            else "Your message to the following recipients cannot be delivered:")  # fmt: skip
+    text = (
+        "This is a delivery status notification from mail.courier-host.example,\r\n"
+        "running the Courier mail server, version 1.1.10.\r\n\r\n"
+        f"The original message was received on {REPORT_DATE}\r\n"
+        "from mail.outreach.test (mail.outreach.test [198.51.100.7])\r\n\r\n"
+        "---------------------------------------------------------------------------\r\n\r\n"
+        f"                           {title}\r\n\r\n{lead}\r\n\r\n<{rcpt}>:\r\n{transcript}\r\n\r\n"
+        "---------------------------------------------------------------------------\r\n\r\n"
+        "If your message was also sent to additional recipients, their delivery\r\n"
+        "status is not included in this report.  You may or may not receive\r\n"
+        "other delivery status notifications for additional recipients.\r\n"
+    )
+    raw = dsn(sender='"Courier mail server at mail.courier-host.example" <@>',
+              subject="DELAYED MAIL" if delayed else "NOTICE: mail delivery status.", text=text,
+              reporting_mta="mail.courier-host.example",
+              rcpts=[Rcpt(rcpt, action="delayed" if delayed else "failed", status=status,
+                          diagnostic=diag, remote_mta="dns; mx.remote.example")],
+              returned=original(rcpt, mid(name)), ret="hdrs")  # fmt: skip
+    return (name, raw, klass, rcpt, False, delayed, "Courier DSN")
+
+
+COURIER: list[Case] = [
+    courier(
+        "courier-user-unknown",
+        "nils@example.ee",
+        "    mx.example.ee [192.0.2.20]:\r\n>>> RCPT TO:<nils@example.ee>\r\n"
+        "<<< 550 5.1.1 <nils@example.ee>: Recipient address rejected: User unknown in local recipient table",
+        "5.0.0",
+        "smtp; 550 5.1.1 <nils@example.ee>: Recipient address rejected: User unknown in local recipient table",
+        "hard",
+    ),
+    courier(
+        "courier-local-unknown",
+        "otto@courier-host.example",
+        "    Unknown user: otto",
+        "5.0.0",
+        "unknown; Unknown user: otto",
+        "hard",
+    ),
+    courier(
+        "courier-greylist-delay",
+        "paul@example.lv",
+        "    mx.example.lv [192.0.2.21]:\r\n>>> RCPT TO:<paul@example.lv>\r\n"
+        "<<< 450 4.7.1 <paul@example.lv>: Recipient address rejected: Try again later",
+        "4.0.0",
+        "smtp; 450 4.7.1 <paul@example.lv>: Recipient address rejected: Try again later",
+        "soft",
+        delayed=True,
+    ),
+    courier(
+        "courier-barracuda",
+        "quinn@example.lt",
+        "    mx.example.lt [192.0.2.22]:\r\n>>> DATA\r\n"
+        "<<< 554 Service unavailable; Client host [198.51.100.7] blocked using Barracuda Reputation; "
+        "http://www.barracudanetworks.com/reputation/?pr=1&ip=198.51.100.7",
+        "5.0.0",
+        "smtp; 554 Service unavailable; Client host [198.51.100.7] blocked using Barracuda "
+        "Reputation; http://www.barracudanetworks.com/reputation/?pr=1&ip=198.51.100.7",
+        "policy",
+    ),
+]
+
+# --- Lotus Domino ----------------------------------------------------------------------------
+
+
+def domino(name: str, rcpt: str, because: str, klass: str, *, as_dsn: bool) -> Case:
+    text = (
+        "Your message\r\n\r\n  Subject: Quick question about onboarding\r\n\r\n"
+        f"was not delivered to:\r\n\r\n  {rcpt}\r\n\r\nbecause:\r\n\r\n  {because}\r\n"
+    )
+    sender = "Postmaster@notes.domino-host.example"
+    subject = f"DELIVERY FAILURE: {because}"
+    if as_dsn:
+        raw = dsn(sender=sender, subject=subject, text=text, reporting_mta="notes.domino-host.example",
+                  rcpts=[Rcpt(rcpt, status="5.0.0", diagnostic=f"X-Notes; {because}")],
+                  returned=original(rcpt, mid(name)), ret="hdrs")  # fmt: skip
+    else:
+        raw = plain(sender=sender, subject=subject, text=text, attach=original(rcpt, mid(name)))
+    return (name, raw, klass, rcpt, False, False, "Lotus Domino")
+
+
+DOMINO: list[Case] = [
+    domino(
+        "domino-not-listed",
+        "jdoe@domino-host.example",
+        "User jdoe (jdoe@domino-host.example) not listed in Domino Directory",
+        "hard",
+        as_dsn=True,
+    ),
+    domino(
+        "domino-not-listed-plain",
+        "mmuster@domino-host.example",
+        "User mmuster (mmuster@domino-host.example) not listed in public Name & Address Book",
+        "hard",
+        as_dsn=False,
+    ),
+    domino(
+        "domino-hops",
+        "rsmith@domino-host.example",
+        "Maximum hop count exceeded.  Message probably in a routing loop.",
+        "soft",
+        as_dsn=True,
+    ),
+    domino(
+        "domino-full",
+        "tlee@domino-host.example",
+        "Unable to deliver message: Recipient's mail file is full",
+        "soft",
+        as_dsn=False,
+    ),
+]
+
+# --- Zimbra (Postfix with Zimbra's LMTP store) -----------------------------------------------
+
+
+def zimbra(name: str, rcpt: str, said: str, status: str, klass: str) -> Case:
+    text = (
+        "This is the mail system at host mta.zimbra-host.example.\r\n\r\n"
+        "I'm sorry to have to inform you that your message could not\r\n"
+        "be delivered to one or more recipients. It's attached below.\r\n\r\n"
+        "For further assistance, please send mail to postmaster.\r\n\r\n"
+        "If you do so, please include this problem report. You can\r\n"
+        "delete your own text from the attached returned message.\r\n\r\n"
+        "                   The mail system\r\n\r\n"
+        f"<{rcpt}>: host mailbox.zimbra-host.example[10.0.0.5] said: {said}\r\n"
+    )
+    raw = dsn(sender="MAILER-DAEMON@mta.zimbra-host.example (Mail Delivery System)",
+              subject="Undelivered Mail Returned to Sender", text=text,
+              reporting_mta="mta.zimbra-host.example",
+              rcpts=[Rcpt(rcpt, status=status, diagnostic=f"smtp; {said.split(' (in reply')[0]}",
+                          remote_mta="dns; mailbox.zimbra-host.example", original=rcpt)],
+              returned=original(rcpt, mid(name)),
+              headers=["Auto-Submitted: auto-replied"])  # fmt: skip
+    return (name, raw, klass, rcpt, False, False, "Zimbra (Postfix MTA, Zimbra LMTP)")
+
+
+ZIMBRA: list[Case] = [
+    zimbra(
+        "zimbra-no-account",
+        "vera@zimbra-host.example",
+        "550 5.1.1 <vera@zimbra-host.example>: Recipient address rejected: vera@zimbra-host.example "
+        "(in reply to RCPT TO command)",
+        "5.1.1",
+        "hard",
+    ),
+    zimbra(
+        "zimbra-quota",
+        "walt@zimbra-host.example",
+        "552 5.2.2 Over quota (in reply to end of DATA command)",
+        "5.2.2",
+        "soft",
+    ),
+    zimbra(
+        "zimbra-inactive",
+        "xena@zimbra-host.example",
+        "550 5.2.1 Mailbox disabled (account status: closed) (in reply to RCPT TO command)",
+        "5.2.1",
+        "hard",
+    ),
+]
+
+# --- OpenSMTPD -------------------------------------------------------------------------------
+
+
+def opensmtpd(name: str, rcpt: str, line: str, klass: str, *, expired: bool = False,
+              delayed: bool = False, as_dsn: bool = True) -> Case:  # fmt: skip
+    what = "delay" if delayed else "error"
+    text = (
+        "Hi!\r\n\r\nThis is the MAILER-DAEMON, please DO NOT REPLY to this email.\r\n\r\n"
+        + ("An error has occurred while attempting to deliver a message for\r\n"
+           "the following list of recipients:\r\n\r\n" if not delayed else
+           "A message is delayed for more than 4 hours for the following\r\n"
+           "list of recipients:\r\n\r\n")
+        + f"{rcpt}: {line}\r\n\r\n"
+        + ("Please note that this is only a temporary failure report.\r\n"
+           "The message is kept in the queue for up to 4 days.\r\n"
+           "You DO NOT NEED to re-send the message to these recipients.\r\n\r\n" if delayed else "")
+        + "Below is a copy of the original message:\r\n\r\n"
+    )  # fmt: skip
+    sender = "Mailer Daemon <MAILER-DAEMON@smtpd.opensmtpd-host.example>"
+    subject = f"Delivery status notification: {what}"
+    if as_dsn:
+        raw = dsn(sender=sender, subject=subject, text=text, reporting_mta="smtpd.opensmtpd-host.example",
+                  rcpts=[Rcpt(rcpt, action="delayed" if delayed else "failed",
+                              status=("4.0.0" if delayed or expired else "5.0.0"),
+                              diagnostic=f"smtp; {line}")],
+                  returned=original(rcpt, mid(name)), ret="hdrs")  # fmt: skip
+    else:
+        raw = plain(sender=sender, subject=subject, text=text + original(rcpt, mid(name)))
+    return (name, raw, klass, rcpt, expired, delayed, "OpenSMTPD")
+
+
+OPENSMTPD: list[Case] = [
+    opensmtpd(
+        "opensmtpd-user-unknown",
+        "yara@example.ro",
+        "550 5.1.1 <yara@example.ro>: Recipient address rejected: User unknown in local recipient table",
+        "hard",
+    ),
+    opensmtpd(
+        "opensmtpd-plain-unknown",
+        "zeno@example.bg",
+        "550 5.1.1 <zeno@example.bg>... User unknown",
+        "hard",
+        as_dsn=False,
+    ),
+    opensmtpd("opensmtpd-expired", "abel@example.hr", "Envelope expired", "soft", expired=True),
+    opensmtpd(
+        "opensmtpd-delay",
+        "bela@example.si",
+        "421 4.7.0 Too many concurrent SMTP connections from this IP address",
+        "soft",
+        delayed=True,
+    ),
+]
+
+# --- Exchange on premises (2010-2019) and Exchange 2003 -------------------------------------
+
+
+def exchange(name: str, rcpt: str, human: str, status: str, diag: str, klass: str) -> Case:
+    text = (
+        f"Delivery has failed to these recipients or groups:\r\n\r\n{rcpt}\r\n{human}\r\n\r\n\r\n\r\n\r\n\r\n"
+        "Diagnostic information for administrators:\r\n\r\n"
+        f"Generating server: EXCH01.corp.example\r\n\r\n{rcpt}\r\n#{diag.split(';', 1)[1].strip()} ##\r\n\r\n"
+        "Original message headers:\r\n\r\n"
+    )
+    raw = dsn(sender="Microsoft Exchange <MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@corp.example>",
+              subject="Undeliverable: Quick question about onboarding", text=text + original(rcpt, mid(name)).split("\r\n\r\n")[0],
+              reporting_mta="EXCH01.corp.example",
+              rcpts=[Rcpt(rcpt, status=status, diagnostic=diag)],
+              returned=original(rcpt, mid(name)),
+              headers=["X-MS-Exchange-Message-Is-Ndr:", f"In-Reply-To: <{mid(name)}>",
+                       f"References: <{mid(name)}>", "Auto-Submitted: auto-replied",
+                       "X-Auto-Response-Suppress: All"])  # fmt: skip
+    return (name, raw, klass, rcpt, False, False, "Exchange 2010-2019 NDR")
+
+
+def exchange2003(name: str, rcpt: str, human: str, code: str, klass: str) -> Case:
+    text = (
+        "Your message did not reach some or all of the intended recipients.\r\n\r\n"
+        "      Subject:\tQuick question about onboarding\r\n      Sent:\t11/24/2026 9:00 AM\r\n\r\n"
+        "The following recipient(s) cannot be reached:\r\n\r\n"
+        f"      {rcpt} on 11/24/2026 9:00 AM\r\n            {human}\r\n"
+        f"            <exch2003.corp.example #{code}>\r\n"
+    )
+    raw = plain(sender="System Administrator <postmaster@corp.example>",
+                subject="Undeliverable: Quick question about onboarding", text=text,
+                attach=original(rcpt, mid(name)))  # fmt: skip
+    return (name, raw, klass, rcpt, False, False, "Exchange 2003 NDR")
+
+
+EXCHANGE: list[Case] = [
+    exchange(
+        "exchange-recip-not-found",
+        "ops@corp.example",
+        "The e-mail address you entered couldn't be found. Please check the recipient's e-mail address and try to resend the message.",
+        "5.1.1",
+        "smtp;550 5.1.1 RESOLVER.ADR.RecipNotFound; not found",
+        "hard",
+    ),
+    exchange(
+        "exchange-auth-required",
+        "board@corp.example",
+        "Your message wasn't delivered because the recipient's email provider rejected it.",
+        "5.7.1",
+        "smtp;550 5.7.1 RESOLVER.RST.AuthRequired; authentication required",
+        "policy",
+    ),
+    exchange(
+        "exchange-quota",
+        "cfo@corp.example",
+        "The recipient's mailbox is full and can't accept messages now.",
+        "5.2.2",
+        "smtp;554 5.2.2 mailbox full; STOREDRV.Deliver.Exception:QuotaExceededException.MapiExceptionShutoffQuotaExceeded",
+        "soft",
+    ),
+    exchange(
+        "exchange-hop-count",
+        "hr@corp.example",
+        "Your message couldn't be delivered because of a routing loop.",
+        "5.4.14",
+        "smtp;554 5.4.14 Hop count exceeded - possible mail loop ATTR34",
+        "soft",
+    ),
+    exchange2003(
+        "exchange2003-no-account",
+        "mike@corp2003.example",
+        "The e-mail account does not exist at the organization this message was sent to.  "
+        "Check the e-mail address, or contact the recipient directly to find out the correct address.",
+        "5.1.1",
+        "hard",
+    ),
+    exchange2003(
+        "exchange2003-size",
+        "nora@corp2003.example",
+        "The message being sent exceeds the message size established for this user.",
+        "5.2.3",
+        "soft",
+    ),
+]
+
+ALL: list[Case] = [*EXIM, *SENDMAIL, *QMAIL, *COURIER, *DOMINO, *ZIMBRA, *OPENSMTPD, *EXCHANGE]
+_ = SENDER
