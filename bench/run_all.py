@@ -17,6 +17,7 @@ SCRIPTS = [
     "replies_text",
     "bounces",
     "scale",
+    "api",
 ]
 
 

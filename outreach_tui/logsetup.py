@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from outreach_tui import locations
+from outreach_tui.core.screen_text import printable
 from outreach_tui.secrets import resolved_values
 
 
@@ -27,6 +28,14 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class PrintableFormatter(logging.Formatter):
+    """For a terminal (the worker's stderr): a record quotes data (an address, a server's
+    answer), so terminal controls are replaced (core/screen_text.py). The file keeps it."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record), multiline=True)
+
+
 def configure_logging(
     level: str = "INFO", file: Path | None = None, *, stderr: bool = False
 ) -> Path:
@@ -39,12 +48,15 @@ def configure_logging(
         if getattr(handler, "_outreach", False):
             root.removeHandler(handler)
             handler.close()
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    handlers: list[logging.Handler] = [logging.FileHandler(path, encoding="utf-8")]
+    layout = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    to_file = logging.FileHandler(path, encoding="utf-8")
+    to_file.setFormatter(logging.Formatter(layout))
+    handlers: list[logging.Handler] = [to_file]
     if stderr:
-        handlers.append(logging.StreamHandler(sys.stderr))
+        to_terminal = logging.StreamHandler(sys.stderr)
+        to_terminal.setFormatter(PrintableFormatter(layout))
+        handlers.append(to_terminal)
     for handler in handlers:
-        handler.setFormatter(fmt)
         handler.addFilter(RedactSecrets())
         handler._outreach = True  # type: ignore[attr-defined]
         root.addHandler(handler)

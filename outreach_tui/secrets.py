@@ -41,13 +41,7 @@ def resolve_secret(ref: str, *, key: str, where: str = "config") -> str:
         if value is None:
             raise ConfigError(f"{key} ({where}): environment variable {target} is not set")
     elif kind == "file":
-        path = Path(target).expanduser()
-        try:
-            value = path.read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError as exc:
-            raise ConfigError(
-                f"{key} ({where}): cannot read secret file {path}: {exc.strerror}"
-            ) from None
+        value = _from_file(target, key=key, where=where)
     elif kind == "keyring":
         value = _from_keyring(target, key=key, where=where)
     else:
@@ -60,8 +54,40 @@ def resolve_secret(ref: str, *, key: str, where: str = "config") -> str:
 
 def secret_getter(ref: str, *, key: str, where: str = "config") -> Callable[[], str]:
     """A function that resolves `ref` when called: what the mail transports are given, so a
-    secret is read when a connection opens (and a rotated one picked up), never before."""
-    return partial(resolve_secret, ref, key=key, where=where)
+    secret is read when a connection opens (and a rotated one picked up), never before.
+    It raises `ConfigError` and nothing else: the transports turn that into the mailbox's
+    error, where any other exception would look like a connection lost mid-send."""
+    return partial(_resolve_or_config_error, ref, key=key, where=where)
+
+
+def _resolve_or_config_error(ref: str, *, key: str, where: str) -> str:
+    try:
+        return resolve_secret(ref, key=key, where=where)
+    except ConfigError:
+        raise
+    except Exception as exc:  # a keyring backend's own error, say: never the value
+        raise ConfigError(
+            f"{key} ({where}): the secret cannot be read ({type(exc).__name__})"
+        ) from None
+
+
+def _from_file(target: str, *, key: str, where: str) -> str:
+    path = Path(target).expanduser()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"{key} ({where}): cannot read secret file {path}: {exc.strerror}"
+        ) from None
+    except ValueError:  # a NUL in the path
+        raise ConfigError(f"{key} ({where}): cannot read secret file {path!r}") from None
+    try:
+        return data.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"{key} ({where}): secret file {path} is not UTF-8 text (line {line}); save it as UTF-8"
+        ) from None
 
 
 def _from_keyring(target: str, *, key: str, where: str) -> str:
@@ -76,6 +102,10 @@ def _from_keyring(target: str, *, key: str, where: str) -> str:
             value = keyring.get_password(service, user)
         except KeyringError as exc:
             raise ConfigError(f"{key} ({where}): keyring unavailable: {exc}") from None
+        except Exception as exc:  # a backend's own error (D-Bus, a locked store, ...)
+            raise ConfigError(
+                f"{key} ({where}): keyring unavailable ({type(exc).__name__})"
+            ) from None
     except ImportError:  # pragma: no cover - keyring is a dependency
         raise ConfigError(f"{key} ({where}): the keyring package is not installed") from None
     if value is None:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the real servers the test suite talks to on loopback, when they are missing:
+# Installs the real servers (and SpamAssassin) the test suite uses on loopback, when missing:
 # Dovecot (IMAP and LMTP: the reply inbox and bounce tests), PostgreSQL (the multi-worker mode),
 # Postfix (the bounce world: tests/servers/bounce_world.py), and Exim unpacked from its Debian
 # package (a second MTA for the bounce world; Debian's MTA packages conflict, so it is not
@@ -25,6 +25,8 @@ if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
     need+=(postgresql)
 fi
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+# SpamAssassin's local rules judge what outgoing mail looks like (tests/api/test_spamassassin.py).
+command -v spamassassin >/dev/null 2>&1 || need+=(spamassassin)
 command -v script >/dev/null 2>&1 || need+=(bsdutils)
 [ -x /usr/sbin/postfix ] || need+=(postfix)
 # Exim's shared libraries (its own package is unpacked below, not installed).

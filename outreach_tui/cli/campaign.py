@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from outreach_tui.cli.context import CliContext, friendly_errors, pass_ctx
+from outreach_tui.cli.output import echo
 from outreach_tui.core.states import CampaignStatus
 from outreach_tui.core.templates import template_variables
 from outreach_tui.engine import CampaignSpec, load_campaign_file
@@ -51,9 +52,9 @@ def create(state: CliContext, source: Path) -> None:
     """Create a campaign from a TOML file."""
     spec = load_campaign_file(source)
     for warning in unknown_variables(spec, source):
-        click.echo(f"warning: {warning}", err=True)
+        echo(f"warning: {warning}", err=True)
     campaign_id = state.engine().campaigns.create(spec, source_file=str(source))
-    click.echo(
+    echo(
         f"created campaign {spec.name!r} (id {campaign_id}, {len(spec.steps)} steps, "
         f"{spec.approval} approval); enrol leads with: "
         f"outreach-tui leads import FILE --campaign {spec.name!r}"
@@ -67,16 +68,17 @@ def list_campaigns(state: CliContext) -> None:
     """Every campaign with its progress."""
     rows = state.engine().campaigns.summaries()
     if not rows:
-        click.echo("no campaigns yet (outreach-tui campaign create --from FILE)")
+        echo("no campaigns yet (outreach-tui campaign create --from FILE)")
         return
-    click.echo(
+    echo(
         f"{'ID':>4}  {'NAME':<28} {'STATUS':<9} {'APPROVAL':<8} {'STEPS':>5} "
         f"{'LEADS':>7} {'ACTIVE':>7} {'DONE':>7} {'STOPPED':>7} {'SENT':>7}"
     )
     for r in rows:
-        click.echo(
+        echo(
             f"{r.id:>4}  {r.name[:28]:<28} {r.status:<9} {r.approval:<8} {r.steps:>5} "
-            f"{r.leads:>7} {r.active:>7} {r.finished:>7} {r.stopped:>7} {r.sent:>7}"
+            f"{r.leads:>7} {r.active:>7} {r.finished:>7} {r.stopped:>7} {r.sent:>7}",
+            multiline=False,
         )
 
 
@@ -88,7 +90,7 @@ def _status_command(name: str, status: CampaignStatus, done: str, help_text: str
     @friendly_errors
     def command(state: CliContext, campaign: str, reason: str) -> None:
         changed = state.engine().campaigns.set_status(campaign, status, reason=reason)
-        click.echo(
+        echo(
             f"campaign {campaign!r} {done}"
             if changed
             else f"campaign {campaign!r} was not changed (already {done}, or not allowed)"

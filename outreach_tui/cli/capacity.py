@@ -7,6 +7,7 @@ from datetime import date, datetime
 import click
 
 from outreach_tui.cli.context import CliContext, friendly_errors, pass_ctx
+from outreach_tui.cli.output import echo
 from outreach_tui.core.days import local_day
 from outreach_tui.core.errors import InputError
 from outreach_tui.core.warmup import CapacityDay, PoolMember, capacity_by_day
@@ -79,12 +80,12 @@ def capacity_command(
         members = [PoolMember(warmup_started=first if ramping else None)] * mailbox_count
         spread = f" on {domains} sending domains" if domains else ""
         how = f"warmup from {first:%Y-%m-%d}" if ramping else "no warmup ([warmup] new_mailboxes)"
-        click.echo(f"{mailbox_count} new mailboxes{spread}, {how}")
+        echo(f"{mailbox_count} new mailboxes{spread}, {how}")
     else:
         members, domain_count = configured_pool(state)
         if not members:
             raise InputError("no mailboxes configured: add [[mailboxes]] or pass --mailboxes N")
-        click.echo(f"{len(members)} configured mailboxes on {domain_count} sending domains")
+        echo(f"{len(members)} configured mailboxes on {domain_count} sending domains")
     policy = settings.policy
     monitor = settings.monitor
     plan = capacity_by_day(
@@ -100,13 +101,11 @@ def capacity_command(
         recovery_start=monitor.recovery_start_limit,
         recovery_step=monitor.recovery_daily_step,
     )
-    click.echo(f"{'day':>4}  {'date':<10}  {'mailboxes':>9}  {'capacity':>8}")
+    echo(f"{'day':>4}  {'date':<10}  {'mailboxes':>9}  {'capacity':>8}")
     for number, row in enumerate(plan, start=1):
-        click.echo(f"{number:>4}  {row.day:%Y-%m-%d}  {row.mailboxes:>9}  {row.capacity:>8}")
+        echo(f"{number:>4}  {row.day:%Y-%m-%d}  {row.mailboxes:>9}  {row.capacity:>8}")
     if target is not None:
-        click.echo(
-            target_line(plan, target, policy.daily_user_cap if policy.check_user_cap else None)
-        )
+        echo(target_line(plan, target, policy.daily_user_cap if policy.check_user_cap else None))
 
 
 def target_line(plan: list[CapacityDay], target: int, user_cap: int | None) -> str:

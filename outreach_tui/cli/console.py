@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import click
 
-from outreach_tui.cli.context import CliContext, friendly_errors, pass_ctx
+from outreach_tui.cli.context import EXIT_INTERNAL, CliContext, friendly_errors, pass_ctx
+from outreach_tui.cli.output import echo
+
+if TYPE_CHECKING:
+    from outreach_tui.tui.app import OutreachApp
+
+
+def exit_if_crashed(app: OutreachApp, log_path: Path | None) -> None:
+    """A console that ended on an unexpected error exits 70 with one line; the traceback is
+    in the log (tui/app.py). Textual alone would end it with status 0."""
+    if app.crashed is None and not app.return_code:
+        return
+    where = f"; details in {log_path}" if log_path else ""
+    echo(f"error: the console stopped on an unexpected error{where}", err=True)
+    sys.exit(EXIT_INTERNAL)
 
 
 def run_console(state: CliContext, *, run_scheduler: bool) -> None:
     from outreach_tui.tui.app import OutreachApp
 
     engine = state.engine()
-    OutreachApp(engine, run_scheduler=run_scheduler).run()
+    app = OutreachApp(engine, run_scheduler=run_scheduler)
+    app.run()
+    exit_if_crashed(app, state.log_path)
 
 
 @click.command("demo")
@@ -27,7 +47,9 @@ def demo_command(state: CliContext, leads: int) -> None:
     from outreach_tui.tui.app import OutreachApp
 
     sandbox = build_sandbox(leads=leads)
-    configure_logging("INFO", sandbox.directory / "sandbox.log")
+    log_path = configure_logging("INFO", sandbox.directory / "sandbox.log")
     state.closers.append(sandbox.engine.close_sync)
-    OutreachApp(sandbox.engine, sandbox=sandbox).run()
-    click.echo(f"sandbox left in {sandbox.directory} (database and log)")
+    app = OutreachApp(sandbox.engine, sandbox=sandbox)
+    app.run()
+    echo(f"sandbox left in {sandbox.directory} (database and log)")
+    exit_if_crashed(app, log_path)

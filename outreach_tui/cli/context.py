@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from outreach_tui.cli.output import echo
 from outreach_tui.config import Settings, load_settings
 from outreach_tui.core.errors import OutreachError
 from outreach_tui.logsetup import configure_logging
@@ -73,7 +74,7 @@ def friendly_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except OutreachError as exc:
             log.info("command failed: %s", exc, exc_info=True)
-            click.echo(f"error: {exc}", err=True)
+            echo(f"error: {exc}", err=True)
             sys.exit(EXIT_USAGE)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
@@ -83,7 +84,7 @@ def friendly_errors(fn: F) -> F:
             where = ""
             if ctx is not None and isinstance(ctx.obj, CliContext) and ctx.obj.log_path:
                 where = f"; details in {ctx.obj.log_path}"
-            click.echo(f"error: an unexpected error occurred{where}", err=True)
+            echo(f"error: an unexpected error occurred{where}", err=True)
             sys.exit(EXIT_INTERNAL)
 
     return wrapper  # type: ignore[return-value]

@@ -10,7 +10,9 @@ import sys
 import click
 
 from outreach_tui.cli.context import EXIT_BLOCKED, CliContext, friendly_errors, pass_ctx
+from outreach_tui.cli.output import echo
 from outreach_tui.core.dnshealth import CheckResult, CheckStatus
+from outreach_tui.core.screen_text import printable
 from outreach_tui.engine import DomainCheckReport, Engine
 
 _MARK = {
@@ -36,10 +38,10 @@ def dns_check_command(state: CliContext, domain: str | None, as_json: bool) -> N
     reports = asyncio.run(_run(engine, domain))
     if as_json:
         payload = [_as_json(r) for r in reports]
-        click.echo(json.dumps(payload[0] if domain else payload, indent=2, default=str))
+        echo(json.dumps(payload[0] if domain else payload, indent=2, default=str))
     else:
         if not reports:
-            click.echo("no sending domains in the database; name one: dns-check DOMAIN")
+            echo("no sending domains in the database; name one: dns-check DOMAIN")
         for report in reports:
             _print(report)
     if any(r.health.broken for r in reports):
@@ -67,43 +69,48 @@ def _as_json(report: DomainCheckReport) -> dict[str, object]:
 def _line(label: str, result: CheckResult) -> None:
     mark = _MARK[result.status]
     colour = {"ok": "green", "warn": "yellow", "unknown": "yellow"}.get(mark, "red")
-    click.echo(f"  {label:<10} " + click.style(f"{mark:<8}", fg=colour) + f" {result.summary}")
+    # Styled here, so the data (a TXT record, a server's answer) is cleaned before.
+    click.echo(
+        f"  {printable(label):<10} "
+        + click.style(f"{mark:<8}", fg=colour)
+        + f" {printable(result.summary)}"
+    )
     for problem in result.problems:
         if problem == result.summary:
             continue
-        click.echo(f"  {'':<10} {'':<8}   ✗ {problem}")
+        echo(f"  {'':<10} {'':<8}   ✗ {problem}")
     for warning in result.warnings:
-        click.echo(f"  {'':<10} {'':<8}   ! {warning}")
+        echo(f"  {'':<10} {'':<8}   ! {warning}")
 
 
 def _print(report: DomainCheckReport) -> None:
     health = report.health
     where = "" if report.known else "  (not a sending domain in the database: not stored)"
-    click.echo(f"DNS health of {health.domain}{where}")
+    echo(f"DNS health of {health.domain}{where}")
     _line("MX", health.mx)
     _line("SPF", health.spf)
     if "record" in health.spf.facts:
-        click.echo(f"  {'':<10} {'':<8}   {health.spf.facts['record']}")
+        echo(f"  {'':<10} {'':<8}   {health.spf.facts['record']}")
     for ip, result in health.spf.facts.get("sending_ips", {}).items():
-        click.echo(f"  {'':<10} {'':<8}   sending IP {ip}: SPF {result}")
+        echo(f"  {'':<10} {'':<8}   sending IP {ip}: SPF {result}")
     for dkim in health.dkim:
         label = "DKIM " + dkim.facts["selector"] if "selector" in dkim.facts else "DKIM"
         _line(label, dkim)
     _line("DMARC", health.dmarc)
     if not health.blocklists:
-        click.echo("  blocklists: none configured ([dns] dnsbl_zones, domain_blocklists)")
+        echo("  blocklists: none configured ([dns] dnsbl_zones, domain_blocklists)")
     for listed in health.blocklists:
         target, zone = listed.facts["target"], listed.facts["zone"]
         _line(
             "DNSBL", CheckResult(listed.name, listed.status, f"{zone}: {target} {listed.summary}")
         )
     for change in report.changes:
-        click.echo(f"  changed: {change}")
+        echo(f"  changed: {change}")
     if health.broken:
         verdict = click.style("BROKEN", fg="red", bold=True)
     elif health.healthy:
         verdict = click.style("healthy", fg="green")
     else:
         verdict = click.style("incomplete", fg="yellow") + " (some checks could not be completed)"
-    click.echo(f"  result: {verdict}")
-    click.echo("")
+    click.echo(f"  result: {verdict}")  # our words and styles only
+    echo("")

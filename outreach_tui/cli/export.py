@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from outreach_tui.cli.context import CliContext, friendly_errors, pass_ctx
+from outreach_tui.cli.output import echo
 from outreach_tui.engine import EXPORT_NAMES
 
 
@@ -18,4 +19,4 @@ from outreach_tui.engine import EXPORT_NAMES
 def export_group(state: CliContext, what: str, output: Path) -> None:
     """Export a table to CSV (formula cells neutralised for spreadsheets)."""
     count = state.engine().export(what, output)
-    click.echo(f"wrote {count} rows to {output}")
+    echo(f"wrote {count} rows to {output}")

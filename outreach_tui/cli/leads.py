@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from outreach_tui.cli.context import CliContext, friendly_errors, pass_ctx
-from outreach_tui.core.csvsafe import neutralise_cell
+from outreach_tui.cli.output import echo, row
 from outreach_tui.core.states import LeadStatus
 
 #: Bad rows printed in full; the rest are counted.
@@ -19,9 +19,9 @@ SHOWN_ERRORS = 50
 def echo_errors(errors: list[str], total: int) -> None:
     """At most SHOWN_ERRORS lines on stderr, then how many more there were."""
     for error in errors[:SHOWN_ERRORS]:
-        click.echo(error, err=True)
+        echo(error, err=True)
     if total > SHOWN_ERRORS:
-        click.echo(f"... and {total - SHOWN_ERRORS} more", err=True)
+        echo(f"... and {total - SHOWN_ERRORS} more", err=True)
 
 
 @click.group("leads")
@@ -41,7 +41,7 @@ def import_leads(state: CliContext, file: Path, campaign: str | None) -> None:
     """
     report = state.engine().import_leads(file, campaign=campaign)
     echo_errors(report.errors, report.rejected)
-    click.echo(report.summary())
+    echo(report.summary())
 
 
 @leads_group.command("list")
@@ -55,7 +55,7 @@ def list_leads(state: CliContext, status: str | None, limit: int, offset: int) -
     for lead in state.engine().leads_page(status=status, limit=limit, offset=offset):
         name = " ".join(p for p in (lead.first_name, lead.last_name) if p)
         cells = (lead.email, lead.status, name, lead.company, lead.timezone, lead.source)
-        click.echo("\t".join(neutralise_cell(c) for c in cells))
+        echo(row(*cells))
 
 
 @leads_group.command("verify")
@@ -74,11 +74,11 @@ def verify_leads(state: CliContext, campaign: str | None, no_smtp: bool) -> None
     async def run() -> None:
         while counts := await verifier.run(campaign=campaign, smtp=not no_smtp, limit=batch):
             totals.update(counts)
-            click.echo(f"{sum(totals.values())} leads verified", err=True)
+            echo(f"{sum(totals.values())} leads verified", err=True)
 
     asyncio.run(run())
     parts = ", ".join(f"{status} {n}" for status, n in sorted(totals.items()))
-    click.echo(f"{sum(totals.values())} leads verified" + (f": {parts}" if parts else ""))
+    echo(f"{sum(totals.values())} leads verified" + (f": {parts}" if parts else ""))
 
 
 @leads_group.command("why")
@@ -88,4 +88,4 @@ def verify_leads(state: CliContext, campaign: str | None, no_smtp: bool) -> None
 def why(state: CliContext, email: str) -> None:
     """Why is this lead not being written to? Names the gate holding each sequence."""
     for line in state.engine().explainer.why(email):
-        click.echo(str(line))
+        echo(str(line), multiline=False)

@@ -8,7 +8,7 @@ import click
 
 from outreach_tui.cli.context import CliContext, friendly_errors, pass_ctx
 from outreach_tui.cli.leads import echo_errors
-from outreach_tui.core.csvsafe import neutralise_cell
+from outreach_tui.cli.output import echo, row
 
 
 @click.group("mailboxes")
@@ -27,7 +27,7 @@ def import_mailboxes(state: CliContext, file: Path) -> None:
     """
     report = state.engine().import_mailboxes(file)
     echo_errors(report.errors, len(report.errors))
-    click.echo(f"imported {report.imported}, rejected {report.rejected}")
+    echo(f"imported {report.imported}, rejected {report.rejected}")
 
 
 @mailboxes_group.command("list")
@@ -39,4 +39,4 @@ def list_mailboxes(state: CliContext) -> None:
         limit = "warmup" if box.daily_limit is None else box.daily_limit
         tls = "verify_tls=on" if box.verify_tls else "verify_tls=OFF"
         cells = (box.email, box.phase, limit, f"{box.smtp_host}:{box.smtp_port}", tls)
-        click.echo("\t".join(neutralise_cell(c) for c in cells))
+        echo(row(*cells))

@@ -27,6 +27,7 @@ LAZY_COMMANDS = {
     "capacity": "outreach_tui.cli.capacity:capacity_command",
     "validate": "outreach_tui.cli.validate:validate_command",
     "dns-check": "outreach_tui.cli.dns_check:dns_check_command",
+    "serve": "outreach_tui.cli.serve:serve_command",
 }
 
 

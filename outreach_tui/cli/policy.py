@@ -8,6 +8,7 @@ import sys
 import click
 
 from outreach_tui.cli.context import EXIT_BLOCKED, CliContext, friendly_errors, pass_ctx
+from outreach_tui.cli.output import echo
 from outreach_tui.core.addresses import normalize_address
 
 
@@ -27,6 +28,6 @@ def policy_check(state: CliContext, to_addr: str, from_addr: str, subject: str) 
     recipient = normalize_address(to_addr)
     sender = normalize_address(from_addr)
     decision = state.engine().check_policy(sender, recipient, subject)
-    click.echo(json.dumps(decision.as_dict()))
+    echo(json.dumps(decision.as_dict()))
     if not decision.allowed:
         sys.exit(EXIT_BLOCKED)

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from outreach_tui.cli.context import EXIT_BLOCKED, CliContext, friendly_errors, pass_ctx
+from outreach_tui.cli.output import echo
 from outreach_tui.core.addresses import normalize_address
 from outreach_tui.core.errors import InputError
 from outreach_tui.engine import SendOutcome, SendRequest
@@ -47,12 +48,12 @@ def send_command(
 
     outcome = asyncio.run(run())
     if outcome.sent:
-        click.echo(f"sent (attempt {outcome.attempt_id})")
+        echo(f"sent (attempt {outcome.attempt_id})")
         return
     extra = ""
     if outcome.next_attempt_at is not None:
         extra = f"; next try after {outcome.next_attempt_at:%Y-%m-%d %H:%M} UTC"
-    click.echo(f"not sent: {outcome.message}{extra}", err=True)
+    echo(f"not sent: {outcome.message}{extra}", err=True)
     sys.exit(EXIT_BLOCKED)
 
 

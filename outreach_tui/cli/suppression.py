@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from outreach_tui.cli.context import CliContext, friendly_errors, pass_ctx
-from outreach_tui.core.csvsafe import neutralise_cell
+from outreach_tui.cli.output import echo, row
 
 KIND = click.Choice(["address", "domain"])
 
@@ -27,7 +27,7 @@ def suppression_group() -> None:
 def add(state: CliContext, value: str, kind: str | None, reason: str) -> None:
     """Suppress an address or a whole domain."""
     added = state.engine().suppression.add(value, kind=kind, reason=reason)
-    click.echo("added" if added else "already suppressed")
+    echo("added" if added else "already suppressed")
 
 
 @suppression_group.command("remove")
@@ -38,7 +38,7 @@ def add(state: CliContext, value: str, kind: str | None, reason: str) -> None:
 def remove(state: CliContext, value: str, kind: str | None) -> None:
     """Remove an entry."""
     removed = state.engine().suppression.remove(value, kind=kind)
-    click.echo("removed" if removed else "not on the list")
+    echo("removed" if removed else "not on the list")
     if not removed:
         sys.exit(1)
 
@@ -54,7 +54,7 @@ def list_entries(state: CliContext, search: str, limit: int, offset: int) -> Non
     service = state.engine().suppression
     for entry in service.page(offset=offset, limit=limit, search=search):
         cells = (entry.kind, entry.value, entry.reason, entry.source)
-        click.echo("\t".join(neutralise_cell(c) for c in cells))
+        echo(row(*cells))
 
 
 @suppression_group.command("import")
@@ -65,8 +65,8 @@ def import_entries(state: CliContext, file: Path) -> None:
     """Import a CSV with an email, domain or value column (and optional kind, reason)."""
     report = state.engine().suppression.import_csv(file)
     for error in report.errors:
-        click.echo(error, err=True)
-    click.echo(
+        echo(error, err=True)
+    echo(
         f"imported {report.added}, already present {report.already_present}, "
         f"rejected {len(report.errors)}"
     )
@@ -79,4 +79,4 @@ def import_entries(state: CliContext, file: Path) -> None:
 def export_entries(state: CliContext, output: Path) -> None:
     """Write the list to a CSV file."""
     count = state.engine().export("suppression", output)
-    click.echo(f"wrote {count} rows to {output}")
+    echo(f"wrote {count} rows to {output}")

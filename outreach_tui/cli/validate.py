@@ -26,8 +26,10 @@ from typing import IO, Any
 import click
 
 from outreach_tui.cli.context import CliContext, friendly_errors, pass_ctx
-from outreach_tui.core.csvsafe import neutralise_cell
+from outreach_tui.cli.output import echo
+from outreach_tui.core.csvsafe import neutralise_cell, restore_cell
 from outreach_tui.core.errors import InputError
+from outreach_tui.core.screen_text import json_printable, printable
 from outreach_tui.core.verification import FIELDS, VerificationResult, VerificationStatus
 from outreach_tui.engine import MemoryInsightStore, build_verifier
 
@@ -89,9 +91,7 @@ class DoneSet:
 
 def _unneutralise(cell: str) -> str:
     # neutralise_cell prefixed formula-looking cells with "'": the address is the rest.
-    if cell.startswith("'") and cell[1:2] in ("=", "+", "-", "@", "\t", "\r", "\0"):
-        return cell[1:]
-    return cell
+    return restore_cell(cell)
 
 
 def _drop_partial_last_line(path: Path) -> None:
@@ -188,11 +188,16 @@ class ResultWriter:
             self.fh.flush()
 
     def write(self, result: VerificationResult) -> None:
+        # A result quotes a mail server (detail, mx_host). A file keeps it as data (formula
+        # cells neutralised); on standard output, a terminal perhaps, a CSV cell is cleaned of
+        # terminal controls too. JSON escapes what a terminal would act on either way: the
+        # same data.
         row = result.as_dict()
         if self.csv is not None:
-            self.csv.writerow([neutralise_cell(row[name]) for name in FIELDS])
+            cells = [neutralise_cell(row[name]) for name in FIELDS]
+            self.csv.writerow(cells if self.owned else [printable(c) for c in cells])
         else:
-            self.fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            self.fh.write(json_printable(json.dumps(row, ensure_ascii=False)) + "\n")
         self.fh.flush()
 
     def close(self) -> None:
@@ -324,4 +329,4 @@ def validate_command(
     line = f"summary: {total} verified" + (": " + ", ".join(parts) if parts else "")
     if skipped:
         line += f"; {skipped} already in {output} (not verified again)"
-    click.echo(line, err=True)
+    echo(line, err=True)

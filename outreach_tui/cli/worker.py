@@ -8,9 +8,11 @@ import sys
 import click
 
 from outreach_tui.cli.context import CliContext, friendly_errors, pass_ctx
+from outreach_tui.cli.output import echo
 from outreach_tui.config import Settings
 from outreach_tui.core.csvsafe import neutralise_cell
 from outreach_tui.core.errors import ConfigError
+from outreach_tui.core.unsubscribe_token import one_click_status
 from outreach_tui.engine import WorkerMode as Mode
 from outreach_tui.engine import run_worker
 from outreach_tui.secrets import resolve_secret
@@ -45,7 +47,11 @@ def worker_command(state: CliContext, mode: str | None) -> None:
     engine = state.engine(headless=True)
     for problem in unresolvable_secrets(state.settings):
         # Said at start, naming the key: otherwise the operator only sees sends fail later.
-        click.echo(f"warning: {problem}; this mailbox cannot send", err=True)
+        echo(f"warning: {problem}; this mailbox cannot send", err=True)
+    on, why = one_click_status(state.settings.sending.unsubscribe_url)
+    if not on:
+        # Gmail and Yahoo want RFC 8058 one-click from bulk senders: said at start.
+        echo(f"warning: {why} (messages carry a mailto List-Unsubscribe only)", err=True)
     chosen: Mode = "forever" if mode is None else mode  # type: ignore[assignment]
     code = asyncio.run(run_worker(engine, chosen))
     sys.exit(code)
@@ -60,13 +66,14 @@ def forecast_command(state: CliContext, hours: float, limit: int) -> None:
     """What would be sent, by whom and when, if nothing changed. Sends nothing."""
     rows = state.engine().explainer.forecast(hours)
     tz = state.settings.tz
-    click.echo(f"{len(rows)} sends in the next {hours:g} h (times in {tz.key})")
+    echo(f"{len(rows)} sends in the next {hours:g} h (times in {tz.key})")
     for row in rows[:limit]:
         step = f"step {row.step}" if row.step else "one-off"
         mark = "" if not row.planned else " (to be queued)"
-        click.echo(
+        echo(
             f"{row.at.astimezone(tz):%a %d %b %H:%M}  {row.sender:<28} → "
-            f"{neutralise_cell(row.recipient):<32} {row.campaign or '-'} {step}{mark}"
+            f"{neutralise_cell(row.recipient):<32} {row.campaign or '-'} {step}{mark}",
+            multiline=False,
         )
     if len(rows) > limit:
-        click.echo(f"... and {len(rows) - limit} more")
+        echo(f"... and {len(rows) - limit} more")

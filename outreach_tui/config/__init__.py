@@ -12,9 +12,17 @@ its default. The sections live by concern:
     guard.py       [monitor] [dns] [alerts]
     inbox.py       [replies] [verify]
     mailboxes.py   [[mailboxes]] [database] [tls] [logging]
+    api.py         [api] [esp] [webhooks] (the HTTP side)
     section.py     what every section shares; SecretRef
 """
 
+from outreach_tui.config.api import (
+    ApiSettings,
+    ApiToken,
+    EspSettings,
+    WebhookEndpoint,
+    WebhookSettings,
+)
 from outreach_tui.config.guard import (
     AlertsSettings,
     DnsDomainSettings,
@@ -42,9 +50,12 @@ from outreach_tui.config.settings import Settings, find_config_file, load_settin
 
 __all__ = [
     "AlertsSettings",
+    "ApiSettings",
+    "ApiToken",
     "DatabaseSettings",
     "DnsDomainSettings",
     "DnsSettings",
+    "EspSettings",
     "LoggingSettings",
     "MailboxSettings",
     "MonitorSettings",
@@ -60,6 +71,8 @@ __all__ = [
     "TlsSettings",
     "VerifySettings",
     "WarmupSettings",
+    "WebhookEndpoint",
+    "WebhookSettings",
     "find_config_file",
     "load_settings",
 ]

@@ -4,11 +4,11 @@ and `[verify]` (lead verification)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from outreach_tui.config.section import SecretRef, Section
+from outreach_tui.config.section import Port, Range, SecretRef, Section, Timeout
 from outreach_tui.core.probe_targets import parse_networks
 
 
@@ -22,13 +22,13 @@ class RepliesSettings(Section):
     """The folder polled for replies and bounces."""
     sent_folder: str = "Sent"
     """Where to look for sends whose outcome is unknown (a folder marked \\Sent wins)."""
-    imap_timeout_seconds: float = Field(30, gt=0)
+    imap_timeout_seconds: Timeout = 30
     """Seconds to wait for each IMAP reply."""
-    ooo_default_days: float = Field(3, ge=0)
+    ooo_default_days: Annotated[float, Range(0, 365)] = 3
     """Out-of-office without a stated return date: the next step waits this many days."""
-    reconcile_min_age_minutes: float = Field(15, ge=0)
+    reconcile_min_age_minutes: Annotated[float, Range(0, 10_080)] = 15
     """A send whose outcome is unknown is looked up in Sent only after this long."""
-    commit_batch: int = Field(100, ge=1)
+    commit_batch: Annotated[int, Range(1, 10_000)] = 100
     """Messages whose effects (and the IMAP cursor past them) commit in one transaction;
     also how many are fetched at a time (the next batch is fetched while one is applied)."""
     llm_base_url: str | None = None
@@ -37,8 +37,15 @@ class RepliesSettings(Section):
     """Model name sent to the chat completions endpoint."""
     llm_api_key: SecretRef | None = "env:OPENAI_API_KEY"
     """Secret reference of the endpoint's key (none: no Authorization header)."""
-    llm_timeout_seconds: float = Field(20, gt=0)
+    llm_timeout_seconds: Timeout = 20
     """Seconds to wait for the model's answer; past it the reply stays "other"."""
+    soft_bounce_days: Annotated[int, Range(1, 365)] = 3
+    """An address that soft-bounces (mailbox full, expired in the queue...) on this many
+    separate local days is suppressed; one soft bounce never is."""
+    report_match_days: Annotated[int, Range(1, 365)] = 14
+    """A bounce or complaint that quotes none of our Message-IDs acts only if it names a
+    recipient this mailbox sent to within this many days; otherwise it is stored as an
+    "unmatched report" and changes nothing."""
 
 
 class VerifySettings(Section):
@@ -46,22 +53,22 @@ class VerifySettings(Section):
     """Name sent in EHLO by the SMTP probe."""
     mail_from: str = ""
     """MAIL FROM address used by the SMTP probe (empty: null sender)."""
-    concurrency: int = Field(20, ge=1)
+    concurrency: Annotated[int, Range(1, 1000)] = 20
     """Probes running at once, across all hosts."""
-    rate_limit_seconds: float = Field(2.0, ge=0)
+    rate_limit_seconds: Annotated[float, Range(0, 3600)] = 2.0
     """Least time between two sessions to one MX host."""
-    greylist_retry_seconds: float = Field(300, ge=0)
+    greylist_retry_seconds: Annotated[float, Range(0, 86_400)] = 300
     """Wait before retrying a greylisted address."""
-    timeout_seconds: float = Field(10, gt=0)
+    timeout_seconds: Timeout = 10
     """Per-reply timeout of the probe."""
-    probe_port: int = Field(25, ge=1, le=65535)
+    probe_port: Port = 25
     """Port the probe connects to."""
     required: bool = True
     """Leads wait for verification before the planner queues them; false also turns the
     background verify-leads job off (`outreach-tui leads verify` still works)."""
-    rcpt_per_session: int = Field(10, ge=1)
+    rcpt_per_session: Annotated[int, Range(1, 100)] = 10
     """Addresses at one mail host asked in one session (1 for hosts that want one)."""
-    domain_cache_hours: float = Field(168, ge=0)
+    domain_cache_hours: Annotated[float, Range(0, 8760)] = 168
     """How long a domain's MX, catch-all and disposable facts are trusted."""
     skip_catch_all_domains: list[str] = Field(
         default_factory=lambda: [
@@ -85,7 +92,7 @@ class VerifySettings(Section):
     """Extra throwaway-address domains, on top of the disposable-email-domains list."""
     disposable_domains_file: Path | None = None
     """A file of extra disposable domains, one a line (# comments)."""
-    batch_size: int = Field(500, ge=1)
+    batch_size: Annotated[int, Range(1, 100_000)] = 500
     """Leads the verify-leads job verifies per run at most."""
     allow_networks: list[str] = Field(default_factory=list)
     """Networks (CIDR) the SMTP probe may connect to although they are not public: a mail

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-
-from outreach_tui.config.section import SecretRef, Section
+from outreach_tui.config.section import DailyCount, Port, Range, SecretRef, Section
 
 
 class DatabaseSettings(Section):
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     """FULL survives power loss; NORMAL only an application crash."""
-    busy_timeout_ms: int = Field(10000, ge=0)
+    busy_timeout_ms: Annotated[int, Range(0, 600_000)] = 10000
     """How long a writer waits for the lock before failing."""
 
 
@@ -38,7 +36,7 @@ class MailboxSettings(Section):
     """Display name."""
     smtp_host: str
     """SMTP server."""
-    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_port: Port = 587
     """587 (STARTTLS) or 465 (implicit TLS)."""
     smtp_security: Literal["starttls", "tls"] | None = None
     """Pin the TLS mode; default from the port (465 → tls, else starttls)."""
@@ -48,7 +46,7 @@ class MailboxSettings(Section):
     """Secret reference."""
     imap_host: str | None = None
     """IMAP server for replies."""
-    imap_port: int = Field(993, ge=1, le=65535)
+    imap_port: Port = 993
     """993 (IMAPS) or 143 (STARTTLS)."""
     imap_security: Literal["starttls", "tls"] | None = None
     """Pin the IMAP TLS mode; default from the port (993 → tls, else starttls)."""
@@ -56,7 +54,7 @@ class MailboxSettings(Section):
     """IMAP login (default: smtp_user)."""
     imap_password: SecretRef | None = None
     """Secret reference (default: smtp_password)."""
-    daily_limit: int | None = Field(None, ge=0)
+    daily_limit: DailyCount | None = None
     """Fixed daily limit (default: the warmup stage decides)."""
     warmup_started: date | None = None
     """First day of warmup."""

@@ -3,15 +3,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
-from outreach_tui.config.section import Section
+from outreach_tui.config.section import DailyCount, Range, SecretRef, Section
 from outreach_tui.core.policy import PolicyLimits
 from outreach_tui.core.region import DEFAULT_REGION_TABLE, LegalBasis, RegionRule
 from outreach_tui.core.retry import RetryRules
+from outreach_tui.core.unsubscribe_token import check_unsubscribe_url
 
 if TYPE_CHECKING:
     from outreach_tui.core.warmup import WarmupRamp
@@ -25,11 +26,11 @@ class RegionSetting(Section):
 
 
 class PolicySettings(Section):
-    daily_user_cap: int = Field(100, ge=0)
+    daily_user_cap: Annotated[int, Range(0, 1_000_000)] = 100
     """Sends per operator per day (operator's timezone)."""
-    daily_domain_cap: int = Field(20, ge=0)
+    daily_domain_cap: Annotated[int, Range(0, 1_000_000)] = 20
     """Sends per recipient domain per day."""
-    idempotency_window_hours: int = Field(24, ge=0)
+    idempotency_window_hours: Annotated[int, Range(0, 8760)] = 24
     """No second (sender, recipient, subject) within this many hours."""
     check_user_cap: bool = True
     """Enforce daily_user_cap."""
@@ -80,32 +81,50 @@ class OperatorSettings(Section):
 
 
 class SendingSettings(Section):
-    min_gap_seconds: float = Field(90, ge=0)
+    min_gap_seconds: Annotated[float, Range(0, 86_400)] = 90
     """Shortest random gap between two sends of one mailbox."""
-    max_gap_seconds: float = Field(300, ge=0)
+    max_gap_seconds: Annotated[float, Range(0, 86_400)] = 300
     """Longest random gap between two sends of one mailbox."""
     unsubscribe_mailto: str | None = None
     """Address for List-Unsubscribe mailto (default: the sending mailbox)."""
     unsubscribe_url: str | None = None
-    """One-click unsubscribe URL (RFC 8058); {email} and {message_id} are filled in."""
+    """One-click unsubscribe URL (RFC 8058), https:// only; {token} (a signed per-recipient
+    token that `outreach-tui serve` verifies: https://HOST/unsubscribe/{token}), {email} and
+    {message_id} are filled in. Unset: one-click unsubscribe is off (mailto only)."""
+    unsubscribe_key: SecretRef | None = None
+    """Secret reference to the HMAC key that signs {token} (at least 16 bytes)."""
     postal_address: str | None = None
     """Footer postal address for every message (a campaign may set its own)."""
-    default_daily_limit: int = Field(50, ge=0)
+    default_daily_limit: DailyCount = 50
     """Daily limit of a mailbox with neither daily_limit nor warmup_started."""
-    yellow_per_mailbox_per_day: int = Field(2, ge=0)
-    """At most this many YELLOW-health leads per mailbox per day."""
+    yellow_per_mailbox_per_day: Annotated[int, Range(0, 1_000_000)] = 2
+    """At most this many YELLOW-health leads per mailbox per day (bounded like the daily
+    caps: a value as high as `daily_user_cap` turns the limit off)."""
+
+    @field_validator("unsubscribe_url")
+    @classmethod
+    def _https_only(cls, value: str | None) -> str | None:
+        return None if value is None else check_unsubscribe_url(value)
+
+    @model_validator(mode="after")
+    def _token_needs_key(self) -> SendingSettings:
+        if self.unsubscribe_url and "{token}" in self.unsubscribe_url and not self.unsubscribe_key:
+            raise ValueError("unsubscribe_url uses {token}: set unsubscribe_key too")
+        return self
 
 
 class WarmupSettings(Section):
     kind: Literal["weekly", "percent"] = "weekly"
     """weekly: a fixed limit per week of warmup; percent: +N %/day up to a cap."""
-    weekly_steps: list[int] = Field(default_factory=lambda: [5, 10, 20, 35, 50], min_length=1)
+    weekly_steps: list[DailyCount] = Field(
+        default_factory=lambda: [5, 10, 20, 35, 50], min_length=1, max_length=520
+    )
     """Daily limit in week 1, 2, ...; the last value holds afterwards."""
-    percent_start: int = Field(5, ge=0)
+    percent_start: DailyCount = 5
     """percent kind: the limit on day 1."""
-    percent_daily_increase: float = Field(0.20, ge=0)
+    percent_daily_increase: Annotated[float, Range(0, 10)] = 0.20
     """percent kind: growth per day (0.20 = +20 %)."""
-    percent_cap: int = Field(50, ge=0)
+    percent_cap: DailyCount = 50
     """percent kind: the limit stops growing here."""
     new_mailboxes: bool = True
     """A mailbox added (config, `mailboxes import`, SMTP_* variables) with neither a
@@ -125,30 +144,34 @@ class WarmupSettings(Section):
         )
 
 
+#: How often a job runs, in seconds: more than 0, at most a day.
+Interval = Annotated[float, Range(0, 86_400, above=True)]
+
+
 class SchedulerSettings(Section):
-    plan_seconds: float = Field(60, gt=0)
+    plan_seconds: Interval = 60
     """How often the planner fills the queue."""
-    dispatch_seconds: float = Field(5, gt=0)
+    dispatch_seconds: Interval = 5
     """How often the dispatcher looks for due sends."""
-    poll_minutes: float = Field(5, gt=0)
+    poll_minutes: Annotated[float, Range(0, 1440, above=True)] = 5
     """How often mailboxes are polled for replies."""
-    monitor_seconds: float = Field(60, gt=0)
+    monitor_seconds: Interval = 60
     """How often bounce and complaint rates are checked."""
-    heal_seconds: float = Field(300, gt=0)
+    heal_seconds: Interval = 300
     """How often the recovery pipeline runs."""
-    dns_check_hours: float = Field(6, gt=0)
+    dns_check_hours: Annotated[float, Range(0, 720, above=True)] = 6
     """How often sending domains' DNS is checked."""
-    verify_seconds: float = Field(300, gt=0)
+    verify_seconds: Interval = 300
     """How often unverified leads of active campaigns are verified."""
-    misfire_grace_seconds: int = Field(30, ge=1)
+    misfire_grace_seconds: Annotated[int, Range(1, 86_400)] = 30
     """How late a job may start and still run."""
-    plan_batch: int = Field(200, ge=1)
+    plan_batch: Annotated[int, Range(1, 100_000)] = 200
     """Sequence steps the planner renders per tick at most."""
-    dispatch_batch: int = Field(100, ge=1)
+    dispatch_batch: Annotated[int, Range(1, 100_000)] = 100
     """Due sends the dispatcher looks at per tick at most."""
-    lease_seconds: int = Field(120, ge=2)
+    lease_seconds: Annotated[int, Range(2, 86_400)] = 120
     """How long a mailbox's dispatch lease lasts without renewal (a dead process frees it)."""
-    db_connections: int = Field(2, ge=1, le=64)
+    db_connections: Annotated[int, Range(1, 64)] = 2
     """PostgreSQL: write transactions one process runs at once (SQLite has one writer).
     Two by default: a worker's sends then wait less for each other's round trips (one
     worker 200 sends/s against 155 with one, bench/scale.py); more threads in one process
@@ -157,11 +180,11 @@ class SchedulerSettings(Section):
 
 
 class RetrySettings(Section):
-    first_delay_seconds: int = Field(300, ge=1)
+    first_delay_seconds: Annotated[int, Range(1, 86_400)] = 300
     """First retry after a transient failure."""
-    max_delay_seconds: int = Field(4000, ge=1)
+    max_delay_seconds: Annotated[int, Range(1, 604_800)] = 4000
     """Backoff doubles up to this."""
-    give_up_hours: int = Field(120, ge=1)
+    give_up_hours: Annotated[int, Range(1, 8760)] = 120
     """After this long a transiently failing attempt is marked failed."""
 
     def rules(self) -> RetryRules:

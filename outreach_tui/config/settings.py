@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, ValidationError
@@ -24,6 +24,7 @@ from pydantic_settings import (
 )
 
 from outreach_tui import locations
+from outreach_tui.config.api import ApiSettings, EspSettings, WebhookSettings
 from outreach_tui.config.guard import AlertsSettings, DnsSettings, MonitorSettings
 from outreach_tui.config.inbox import RepliesSettings, VerifySettings
 from outreach_tui.config.mailboxes import (
@@ -32,6 +33,7 @@ from outreach_tui.config.mailboxes import (
     MailboxSettings,
     TlsSettings,
 )
+from outreach_tui.config.section import Port, Range, Timeout
 from outreach_tui.config.sending import (
     OperatorSettings,
     PolicySettings,
@@ -41,6 +43,7 @@ from outreach_tui.config.sending import (
     WarmupSettings,
 )
 from outreach_tui.core.errors import ConfigError
+from outreach_tui.core.keys import key_path
 
 
 class Settings(BaseSettings):
@@ -52,11 +55,12 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         extra="forbid",
         use_attribute_docstrings=True,
+        allow_inf_nan=False,
     )
 
     smtp_host: str | None = None
     """Single-mailbox setup: SMTP server."""
-    smtp_port: int = 587
+    smtp_port: Port = 587
     """Single-mailbox setup: SMTP port."""
     smtp_user: str | None = None
     """Single-mailbox setup: SMTP login."""
@@ -68,17 +72,17 @@ class Settings(BaseSettings):
     """Single-mailbox setup: From display name."""
     smtp_verify_tls: bool = True
     """Verify the SMTP server's certificate."""
-    smtp_send_timeout: float = Field(30, gt=0)
+    smtp_send_timeout: Timeout = 30
     """Seconds to wait for each SMTP reply."""
     imap_host: str | None = None
     """Single-mailbox setup: IMAP server."""
-    imap_port: int = 993
+    imap_port: Port = 993
     """Single-mailbox setup: IMAP port."""
     imap_user: str | None = None
     """Single-mailbox setup: IMAP login."""
     imap_pass: SecretStr | None = None
     """Single-mailbox setup: IMAP password, from the environment only."""
-    imap_fetch_limit: int = Field(50, ge=1)
+    imap_fetch_limit: Annotated[int, Range(1, 10_000)] = 50
     """Messages fetched per mailbox per poll."""
     openai_api_key: SecretStr | None = None
     """Optional: reply classification fallback."""
@@ -101,6 +105,9 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     tls: TlsSettings = Field(default_factory=TlsSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    esp: EspSettings = Field(default_factory=EspSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     mailboxes: list[MailboxSettings] = Field(default_factory=list)
 
     #: The file the settings came from (None: defaults and environment only).
@@ -215,10 +222,8 @@ def _describe(exc: ValidationError, path: Path | None) -> str:
     where = f"{path} (or the environment)" if path else "the environment"
     lines = [f"invalid configuration in {where}:"]
     for err in exc.errors():
-        key = ""
-        for part in err["loc"]:
-            key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
-        message = err["msg"]
+        key = key_path(err["loc"])
+        message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown key"
         lines.append(f"  {key}: {message}")

@@ -12,12 +12,15 @@ _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
 def normalize_address(value: str) -> str:
-    """A lower-cased, syntax-checked address; `InputError` says what is wrong."""
+    """A lower-cased, syntax-checked address; `InputError` says what is wrong.
+
+    Strict: a local part of more than 64 characters is refused (RFC 5321 4.5.3.1.1), which
+    email-validator only checks when asked; servers refuse such an address at RCPT."""
     candidate = value.strip()
     if not candidate:
         raise InputError("empty address")
     try:
-        result = validate_email(candidate, check_deliverability=False)
+        result = validate_email(candidate, check_deliverability=False, strict=True)
     except EmailNotValidError as exc:
         raise InputError(f"{candidate!r} is not a valid address: {exc}") from None
     return str(result.normalized).lower()

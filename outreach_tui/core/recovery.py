@@ -46,20 +46,49 @@ class GuardRules:
 
 @dataclass(frozen=True, slots=True)
 class Rates:
-    """Sends, hard bounces and complaints over some span (the window, or the phase)."""
+    """A mailbox's figures over some span (the window, or the phase), each event counted
+    once: sends the server accepted, refusals at SMTP time (hard and policy), and reports
+    that came back later about accepted sends (hard and policy DSNs), plus complaints.
+
+    The rate the monitor judges is failures / attempts: the attempts are the accepted sends
+    and the SMTP-time refusals (a refused send is an attempt that never got a 250); the
+    failures are those refusals plus the later reports (a report is about an attempt counted
+    already, so it never adds one). Policy refusals are failures like hard bounces: they say
+    the receivers refuse this mailbox, which is what the monitor pauses for. Soft bounces
+    are not failures (core/event_effects.py)."""
 
     sent: int = 0
     bounced: int = 0
+    """Hard refusals at SMTP time."""
     complaints: int = 0
+    policy: int = 0
+    """Policy refusals at SMTP time."""
+    bounce_reports: int = 0
+    """Hard bounces reported later (DSNs) about accepted sends."""
+    policy_reports: int = 0
+    """Policy refusals reported later about accepted sends."""
 
     @property
     def attempted(self) -> int:
-        """A hard bounce is a send the server refused: it counts in the denominator."""
-        return self.sent + self.bounced
+        """Accepted sends and the sends the server refused at SMTP time."""
+        return self.sent + self.bounced + self.policy
+
+    @property
+    def failures(self) -> int:
+        """Refusals at SMTP time and later reports, hard and policy."""
+        return self.bounced + self.policy + self.bounce_reports + self.policy_reports
 
     @property
     def bounce_rate(self) -> float:
-        return self.bounced / self.attempted if self.attempted else 0.0
+        # A report may come in the window about a send from before it: never above 100 %.
+        return min(1.0, self.failures / self.attempted) if self.attempted else 0.0
+
+    def failure_words(self) -> str:
+        """The failures in words: `3 hard bounce(s)`, or with policy refusals among them,
+        `3 failure(s) (hard bounces and policy refusals)`."""
+        if self.policy == 0 and self.policy_reports == 0:
+            return f"{self.failures} hard bounce(s)"
+        return f"{self.failures} failure(s) (hard bounces and policy refusals)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,14 +109,14 @@ def assess(window: Rates, rules: GuardRules) -> Verdict:
     if rate > rules.pause_rate:
         return Verdict(
             "pause",
-            f"bounce rate {rate:.1%} ({window.bounced}/{window.attempted}) above "
+            f"bounce rate {rate:.1%} ({window.failures}/{window.attempted}) above "
             f"{rules.pause_rate:.0%}",
             rate,
         )
     if rate > rules.warn_rate:
         return Verdict(
             "warn",
-            f"bounce rate {rate:.1%} ({window.bounced}/{window.attempted}) above "
+            f"bounce rate {rate:.1%} ({window.failures}/{window.attempted}) above "
             f"{rules.warn_rate:.0%}",
             rate,
         )
@@ -182,10 +211,8 @@ def check_relapse(
             state, f"{in_phase.complaints} spam complaint(s) while recovering", now, rules
         )
     if state.phase is MailboxPhase.RESTRICTED_SEND:
-        if in_phase.bounced:
-            return relapse(
-                state, f"{in_phase.bounced} hard bounce(s) in RESTRICTED_SEND", now, rules
-            )
+        if in_phase.failures:
+            return relapse(state, f"{in_phase.failure_words()} in RESTRICTED_SEND", now, rules)
         return None
     if in_phase.attempted >= rules.min_sends and in_phase.bounce_rate > rules.pause_rate:
         return relapse(
@@ -243,7 +270,7 @@ def next_step(
         return move(MailboxPhase.RESTRICTED_SEND, "cooldown over and domain DNS healthy")
     if phase is MailboxPhase.RESTRICTED_SEND:
         needed = clean_sends_needed(state, rules)
-        if in_phase.bounced or in_phase.complaints or in_phase.sent < needed:
+        if in_phase.failures or in_phase.complaints or in_phase.sent < needed:
             return None
         return move(MailboxPhase.WARM_RECOVERY, f"{in_phase.sent} clean sends (needed {needed})")
     if phase is MailboxPhase.WARM_RECOVERY:

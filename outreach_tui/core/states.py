@@ -99,6 +99,7 @@ class ErrorClass(StrEnum):
     UNKNOWN_OUTCOME = "unknown_outcome"  # lost after the message was handed over
     INVALID_MESSAGE = "invalid_message"  # we refused to build it (header injection, ...)
     EXPIRED = "expired"  # retried past the give-up time
+    UNDELIVERED = "undelivered"  # accepted with 250, then reported back undelivered (a DSN)
 
     @property
     def counts_against_mailbox(self) -> bool:
@@ -115,8 +116,14 @@ class CounterScope(StrEnum):
 
     USER = "user"  # sends accepted, per operator (the daily user cap)
     DOMAIN = "domain"  # sends accepted, per recipient domain (the daily domain cap)
-    MAILBOX = "mailbox"  # sends accepted, per sending mailbox address
-    MAILBOX_BOUNCE = "mailbox_bounce"  # hard bounces, SMTP time and DSNs, per mailbox address
-    MAILBOX_SOFT_BOUNCE = "mailbox_soft_bounce"  # soft bounces, per mailbox address
+    MAILBOX = "mailbox"  # sends accepted (final 250), per sending mailbox address
+    # A mailbox's health, each event counted once (core/event_effects.py decides which):
+    # refusals at SMTP time are attempts the server refused (they add to the attempts),
+    # reports arrive later about messages already accepted (they do not).
+    MAILBOX_BOUNCE = "mailbox_bounce"  # hard refusals at SMTP time, per mailbox address
+    MAILBOX_POLICY = "mailbox_policy"  # policy refusals at SMTP time, per mailbox address
+    MAILBOX_BOUNCE_REPORT = "mailbox_bounce_report"  # hard bounces reported later (DSNs)
+    MAILBOX_POLICY_REPORT = "mailbox_policy_report"  # policy refusals reported later
+    MAILBOX_SOFT_BOUNCE = "mailbox_soft_bounce"  # soft bounces (either way): not a failure
     MAILBOX_COMPLAINT = "mailbox_complaint"  # spam complaints (feedback loops), per mailbox
     MAILBOX_YELLOW = "mailbox_yellow"  # YELLOW-health leads planned, per mailbox address

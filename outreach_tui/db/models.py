@@ -84,6 +84,10 @@ class Mailbox(SQLModel, table=True):
     phase_sent_base: int = 0
     phase_bounced_base: int = 0
     phase_complaint_base: int = 0
+    # Migration 0009: the bases of the counters added then (policy refusals, later reports).
+    phase_policy_base: int = 0
+    phase_bounce_report_base: int = 0
+    phase_policy_report_base: int = 0
     # Pacing
     last_sent_at: datetime | None = _ts(default=None)
     next_send_at: datetime | None = _ts(default=None)
@@ -298,6 +302,32 @@ class Reply(SQLModel, table=True):
     affected_email: str | None = None
     digest: str | None = Field(default=None, max_length=64)
     review: str | None = Field(default=None, index=True)
+    # What a report was found to be and what it did (migration 0009; core/event_effects.py):
+    # its class (hard | soft | policy), its delivery status (failed | delayed | delivered),
+    # whether it was returned after retries ran out, how it was tied to a send of ours
+    # (message_id | recipient | operator; "unmatched": to nothing, so it did nothing), the
+    # counter it moved (a relabel takes it back) and the effects in words for the Inbox.
+    bounce_class: str | None = Field(default=None, max_length=8)
+    delivery_status: str | None = Field(default=None, max_length=16)
+    expired: bool = False
+    report_match: str | None = Field(default=None, max_length=16)
+    counted: str | None = Field(default=None, max_length=32)
+    effect: str | None = Field(default=None, max_length=300)
+
+
+class SoftBounce(SQLModel, table=True):
+    """A soft bounce of an address on a local day (migration 0009): on `[replies]
+    soft_bounce_days` separate days the address is suppressed (core/event_effects.py).
+    `source` names what it came from (reply:ID, attempt:ID), so a relabel can take it back."""
+
+    __tablename__ = "soft_bounce"
+    __table_args__ = (Index("ix_soft_bounce_address_day", "address", "day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    address: str = Field(max_length=320)
+    day: date
+    source: str = Field(max_length=64, index=True)
+    created_at: datetime = _ts()
 
 
 class ImapCursor(SQLModel, table=True):
@@ -329,6 +359,9 @@ class DomainInsight(SQLModel, table=True):
 class Event(SQLModel, table=True):
     """Something the operator should see: health events, alerts, suggestions."""
 
+    # The monitor counts recent events of a kind (policy refusals per mailbox): migration 0009.
+    __table_args__ = (Index("ix_event_kind_created_at", "kind", "created_at"),)
+
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(index=True)  # mailbox_health, phase_change, alert, suggestion, ...
     severity: str = "info"
@@ -359,3 +392,38 @@ class WorkerProcess(SQLModel, table=True):
     kind: str = "worker"  # worker | console
     started_at: datetime = _ts()
     heartbeat_at: datetime = _ts()
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """The outbox of outbound webhooks (migration 0008): one row per event and receiver,
+    written in the transaction that read the event, deleted some days after it was
+    delivered or abandoned (engine/runtime/outbox.py)."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        UniqueConstraint("endpoint", "source"),
+        Index("ix_webhook_delivery_due", "state", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    endpoint: str = Field(max_length=64)  # [[webhooks.endpoints]] name
+    source: str = Field(max_length=96)  # what it came from, e.g. "event:17:lead.bounced"
+    event: str = Field(max_length=32)  # reply.received, lead.bounced, ...
+    delivery_id: str = Field(max_length=64)  # the X-Outreach-Delivery header (a UUID)
+    payload: str  # the JSON body, exactly as signed
+    state: str = Field(default="pending", max_length=16)  # pending | delivered | abandoned
+    attempts: int = 0
+    next_attempt_at: datetime = _ts()
+    last_error: str | None = None
+    created_at: datetime = _ts()
+    delivered_at: datetime | None = _ts(default=None)
+
+
+class WebhookCursor(SQLModel, table=True):
+    """How far the outbox has read each source table (event, reply): its highest id."""
+
+    __tablename__ = "webhook_cursor"
+
+    source: str = Field(primary_key=True, max_length=32)
+    last_id: int = 0
+    updated_at: datetime = _ts()

@@ -100,11 +100,15 @@ class AttemptRecord:
 @dataclass(frozen=True, slots=True)
 class AttemptToSend(AttemptRecord):
     """An attempt on its way to the server: its row, the footer address of its campaign, and
-    its lead's address and status (what the policy check needs, read in the same statement)."""
+    its lead's address and status (what the policy check needs, read in the same statement)
+    and name (the To header)."""
 
     postal_address: str | None
     lead_email: str
     lead_status: str | None
+    lead_first_name: str | None = None
+    lead_last_name: str | None = None
+    """The lead's name, for `To: Name <address>` (mail/message.py)."""
 
 
 @dataclass(frozen=True, slots=True)

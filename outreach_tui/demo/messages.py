@@ -170,7 +170,8 @@ def _original_headers(original: Sent, at: datetime) -> str:
 
 
 def delivery_status(original: Sent, at: datetime, *, permanent: bool) -> bytes:
-    """An RFC 3464 DSN from the recipient's MTA: 5.1.1 (failed) or 4.2.2 (delayed)."""
+    """An RFC 3464 DSN from the recipient's MTA: 5.1.1 (a hard bounce) or 5.2.2 (mailbox
+    full: a soft bounce, returned undelivered)."""
     mta_domain = original.mailbox.split("@")[1]
     remote = f"mx.{original.recipient.split('@')[1]}"
     boundary = f"dsn-{hashlib.sha256(original.recipient.encode()).hexdigest()[:16]}"
@@ -184,11 +185,11 @@ def delivery_status(original: Sent, at: datetime, *, permanent: bool) -> bytes:
             "550 5.1.1 User unknown"
         )
     else:
-        subject, action, status = "Delayed Mail (still being retried)", "delayed", "4.2.2"
-        diagnostic = f"smtp; 452 4.2.2 <{original.recipient}>: Mailbox full"
+        subject, action, status = "Undelivered Mail Returned to Sender", "failed", "5.2.2"
+        diagnostic = f"smtp; 552 5.2.2 <{original.recipient}>: Mailbox full"
         human = (
-            f"Your message to <{original.recipient}> could not be delivered yet: the "
-            "mailbox is full. The mail system will keep trying for 5 days."
+            f"Your message to <{original.recipient}> could not be delivered: the "
+            "recipient's mailbox is full."
         )
     text = f"""Return-Path: <>
 Date: {_date(at)}

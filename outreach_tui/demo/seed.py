@@ -9,6 +9,7 @@ history, DNS results) through `db/repos` functions in one transaction.
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,15 @@ CAMPAIGNS = [
 ]
 
 
+def _unsubscribe_key(directory: Path) -> Path:
+    """A random key for the sandbox's one-click links, in a file only its owner reads."""
+    path = directory / "unsubscribe.key"
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+    return path
+
+
 def sandbox_settings(directory: Path, port: int, ca_file: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": f"sqlite:///{directory / 'sandbox.db'}",
@@ -154,6 +164,10 @@ def sandbox_settings(directory: Path, port: int, ca_file: Path, **overrides: Any
             "max_gap_seconds": 4,
             "default_daily_limit": 150,
             "postal_address": "Brand News Ltd, 1 Main St, Springfield",
+            # Signed one-click links, as a real setup carries them (nothing serves this
+            # name: the sandbox's mail never leaves the machine).
+            "unsubscribe_url": "https://unsubscribe.sandbox.invalid/unsubscribe/{token}",
+            "unsubscribe_key": f"file:{_unsubscribe_key(directory)}",
         },
         "policy": {"daily_user_cap": 5000, "daily_domain_cap": 20},
         "scheduler": {

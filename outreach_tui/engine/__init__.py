@@ -16,17 +16,21 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from outreach_tui.engine.automation import ActorServices, Automation, HealthReport
     from outreach_tui.engine.clock import Clock, SimulatedClock, SystemClock
     from outreach_tui.engine.engine import Engine
     from outreach_tui.engine.guard.actor import Mode, Suggestion
+    from outreach_tui.engine.guard.alert_channels import DeliveryResult
     from outreach_tui.engine.guard.dnscheck import DomainCheckReport
     from outreach_tui.engine.inbox.effects import reply_subject
+    from outreach_tui.engine.inbox.provider_reports import ProviderOutcome
     from outreach_tui.engine.interface import ConsoleEngine
     from outreach_tui.engine.leads.domain_insight import MemoryInsightStore
     from outreach_tui.engine.leads.ingest import LeadImportReport
-    from outreach_tui.engine.leads.verifier import Verifier, build_verifier
+    from outreach_tui.engine.leads.verifier import Verifier, build_verifier, collect
     from outreach_tui.engine.mailboxes.import_csv import MailboxImportReport
     from outreach_tui.engine.runtime.in_process import InProcessRuntime, RuntimeHooks
+    from outreach_tui.engine.runtime.outbox import signature as webhook_signature
     from outreach_tui.engine.runtime.worker import Mode as WorkerMode
     from outreach_tui.engine.runtime.worker import run_worker
     from outreach_tui.engine.sending.approval import QueueItem
@@ -36,7 +40,7 @@ if TYPE_CHECKING:
         load_campaign_file,
     )
     from outreach_tui.engine.sending.pipeline import SendOutcome, SendRequest
-    from outreach_tui.engine.views.explain import ForecastRow
+    from outreach_tui.engine.views.explain import ForecastRow, WhyLine
     from outreach_tui.engine.views.exports import EXPORT_NAMES
     from outreach_tui.engine.views.queries import (
         AuditRow,
@@ -93,6 +97,15 @@ _PUBLIC: dict[str, tuple[str, str]] = {
     "Page": ("views.queries", "Page"),
     "ForecastRow": ("views.explain", "ForecastRow"),
     "EXPORT_NAMES": ("views.exports", "EXPORT_NAMES"),
+    # The HTTP side (outreach_tui/api/)
+    "Automation": ("automation", "Automation"),
+    "ActorServices": ("automation", "ActorServices"),
+    "HealthReport": ("automation", "HealthReport"),
+    "DeliveryResult": ("guard.alert_channels", "DeliveryResult"),
+    "ProviderOutcome": ("inbox.provider_reports", "ProviderOutcome"),
+    "WhyLine": ("views.explain", "WhyLine"),
+    "collect": ("leads.verifier", "collect"),
+    "webhook_signature": ("runtime.outbox", "signature"),
     # Running it
     "run_worker": ("runtime.worker", "run_worker"),
     "WorkerMode": ("runtime.worker", "Mode"),
@@ -100,17 +113,21 @@ _PUBLIC: dict[str, tuple[str, str]] = {
 
 __all__ = [
     "EXPORT_NAMES",
+    "ActorServices",
     "AuditRow",
+    "Automation",
     "CampaignSpec",
     "CampaignSummary",
     "Clock",
     "ConsoleEngine",
     "Dashboard",
+    "DeliveryResult",
     "DomainCheckReport",
     "DomainRow",
     "Engine",
     "EventRow",
     "ForecastRow",
+    "HealthReport",
     "InProcessRuntime",
     "LeadImportReport",
     "LeadRow",
@@ -119,6 +136,7 @@ __all__ = [
     "MemoryInsightStore",
     "Mode",
     "Page",
+    "ProviderOutcome",
     "QueueItem",
     "ReplyRow",
     "RuntimeHooks",
@@ -129,13 +147,16 @@ __all__ = [
     "SuppressionRow",
     "SystemClock",
     "Verifier",
+    "WhyLine",
     "WorkerMode",
     "WorkerRow",
     "build_engine",
     "build_verifier",
+    "collect",
     "load_campaign_file",
     "reply_subject",
     "run_worker",
+    "webhook_signature",
 ]
 
 

@@ -18,6 +18,7 @@ from outreach_tui.core.states import LeadStatus
 from outreach_tui.db.records import LeadRecord
 from outreach_tui.db.repos.leads import lead_id_by_email
 from outreach_tui.db.repos.views_mailboxes import MailboxListing
+from outreach_tui.engine.automation import Automation
 from outreach_tui.engine.clock import Clock
 from outreach_tui.engine.context import EngineContext
 from outreach_tui.engine.guard.actor import GuardActor, Mode, Suggestion
@@ -79,6 +80,9 @@ class Engine:
     """Sending domains' SPF/DKIM/DMARC/MX/blocklist checks (`check`, `check_all`)."""
     inbox: Inbox
     """The reply inbox: IMAP polling, suggestions, relabelling, answering."""
+    automation: Automation
+    """What the HTTP side asks (engine/automation.py): health, leads over HTTP, actions
+    under a token's name, one-click unsubscribe, provider events, the webhook outbox."""
     headless: bool = False
     recovered_unknown: list[int] = field(default_factory=list)
 

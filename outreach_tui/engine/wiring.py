@@ -8,6 +8,8 @@ receives its collaborators in its constructor, so what talks to what is read in 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine as SAEngine
 
@@ -17,6 +19,7 @@ from outreach_tui.db.database import Database
 from outreach_tui.db.repos.counters import lock_scopes
 from outreach_tui.db.repos.operators import ensure_operator
 from outreach_tui.db.session import make_engine
+from outreach_tui.engine.automation import ActorServices, Automation
 from outreach_tui.engine.clock import Clock, SystemClock
 from outreach_tui.engine.context import EngineContext
 from outreach_tui.engine.engine import Engine
@@ -30,19 +33,23 @@ from outreach_tui.engine.inbox.applier import BatchApplier
 from outreach_tui.engine.inbox.effects import ReplyEffects
 from outreach_tui.engine.inbox.kind_effects import KindEffects
 from outreach_tui.engine.inbox.poller import Poller
+from outreach_tui.engine.inbox.provider_reports import ProviderReports
 from outreach_tui.engine.inbox.reconcile import Reconciler
 from outreach_tui.engine.inbox.review import ReplyReview
 from outreach_tui.engine.inbox.service import Inbox
 from outreach_tui.engine.leads.domain_insight_db import DbInsightStore
 from outreach_tui.engine.leads.lead_verification import LeadVerifier
 from outreach_tui.engine.leads.suppression import SuppressionService
+from outreach_tui.engine.leads.unsubscribe import ONE_CLICK_ACTOR, OneClickUnsubscribe
 from outreach_tui.engine.mailboxes.from_config import new_mailbox_warmup_day, sync_mailboxes
 from outreach_tui.engine.mailboxes.operator_actions import OperatorActions
+from outreach_tui.engine.runtime.outbox import WebhookOutbox
 from outreach_tui.engine.sending.approval import ApprovalQueue
 from outreach_tui.engine.sending.attempt_store import AttemptStore
 from outreach_tui.engine.sending.campaigns import CampaignService
 from outreach_tui.engine.sending.cap_locks import cap_lock_chooser
 from outreach_tui.engine.sending.dispatcher import Dispatcher
+from outreach_tui.engine.sending.event_effects import EventEffects
 from outreach_tui.engine.sending.leases import new_holder_id, release_dead_local
 from outreach_tui.engine.sending.outcomes import OutcomeRecorder
 from outreach_tui.engine.sending.pipeline import SendPipeline
@@ -53,6 +60,9 @@ from outreach_tui.engine.views.queries import Queries
 from outreach_tui.mail.imap import ImapClient
 from outreach_tui.mail.inbound import analyse
 from outreach_tui.mail.smtp import MailSender, SmtpTransport
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +79,8 @@ def build_engine(
     db: SAEngine | None = None,
     migrate_db: bool = True,
     sync_config: bool = True,
+    role: str | None = None,
+    webhook_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Engine:
     """Open the database (migrating it), sync configured mailboxes, recover crashed sends,
     and build every service on one `EngineContext`."""
@@ -88,15 +100,18 @@ def build_engine(
         settings=settings,
         clock=clock,
         operator_id=operator,
-        holder=new_holder_id("worker" if headless else "console"),
+        holder=new_holder_id(role or ("worker" if headless else "console")),
     )
     transport = transport or SmtpTransport()
     cap_locks = cap_lock_chooser(ctx)
+    # The one applier of what an event does: the pipeline's refusals, the inbox's reports
+    # and replies, the operator's review.
+    events = EventEffects(ctx)
     pipeline = SendPipeline(
         ctx,
         transport=transport,
         store=AttemptStore(ctx, cap_locks=cap_locks),
-        outcomes=OutcomeRecorder(ctx, cap_locks=cap_locks),
+        outcomes=OutcomeRecorder(ctx, cap_locks=cap_locks, events=events),
     )
     alerts = Alerter(ctx)
     guard = GuardActor(ctx)
@@ -124,7 +139,8 @@ def build_engine(
         guard=guard,
         alerts=alerts,
         dns_health=dns_health,
-        inbox=_inbox(ctx, pipeline),
+        inbox=_inbox(ctx, pipeline, events),
+        automation=_automation(ctx, pipeline, database, events, webhook_transport),
         headless=headless,
     )
     engine.recovered_unknown = recover_interrupted(ctx)
@@ -156,10 +172,11 @@ def _start_up(
             log.warning("freed the leases of processes that are gone: %s", ", ".join(freed))
 
 
-def _inbox(ctx: EngineContext, pipeline: SendPipeline) -> Inbox:
+def _inbox(ctx: EngineContext, pipeline: SendPipeline, events: EventEffects) -> Inbox:
     """The reply inbox: IMAP reads through `ImapClient`, messages classified by
-    `mail.inbound.analyse`, unknown sends settled through the send pipeline."""
-    kinds = KindEffects(ctx)
+    `mail.inbound.analyse`, their effects through `events`, unknown sends settled through
+    the send pipeline."""
+    kinds = KindEffects(ctx, events=events)
     effects = ReplyEffects(ctx, kinds=kinds)
     return Inbox(
         ctx,
@@ -173,4 +190,37 @@ def _inbox(ctx: EngineContext, pipeline: SendPipeline) -> Inbox:
             client_factory=ImapClient,
         ),
         reconciler=Reconciler(ctx, pipeline=pipeline, client_factory=ImapClient),
+    )
+
+
+def _automation(
+    ctx: EngineContext,
+    pipeline: SendPipeline,
+    database: Database,
+    events: EventEffects,
+    webhook_transport: httpx.AsyncBaseTransport | None,
+) -> Automation:
+    """What the HTTP side calls (engine/automation.py): the services acting under a token's
+    name are built here too, one set per name, on a context naming it as the operator."""
+
+    def as_actor(name: str) -> ActorServices:
+        acting = replace(ctx, operator_id=name)
+        return ActorServices(
+            actor=name,
+            suppression=SuppressionService(acting),
+            actions=OperatorActions(acting),
+            campaigns=CampaignService(acting),
+            approvals=ApprovalQueue(acting),
+        )
+
+    one_click = replace(ctx, operator_id=ONE_CLICK_ACTOR)
+    return Automation(
+        ctx,
+        pipeline=pipeline,
+        unsubscribe=OneClickUnsubscribe(one_click, suppression=SuppressionService(one_click)),
+        outbox=WebhookOutbox(ctx, transport=webhook_transport),
+        # Provider events go through the same applier as DSNs and SMTP refusals.
+        provider_reports=ProviderReports(ctx, events=events),
+        insight=DbInsightStore(database),
+        as_actor=as_actor,
     )

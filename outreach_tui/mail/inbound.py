@@ -21,6 +21,7 @@ from typing import Literal
 
 from outreach_tui.core.bounce_rules import BounceClass
 from outreach_tui.core.reply_rules import automatic_signal, classify_text
+from outreach_tui.core.screen_text import printable
 from outreach_tui.mail.bounces import DeliveryStatus, read_report, strip_brackets
 from outreach_tui.mail.mime_parts import (
     Part,
@@ -109,7 +110,6 @@ class InboundAnalysis:
 #: original come first; what lies beyond is an attachment's tail.
 MAX_PARSE_BYTES = 2 * 1024 * 1024
 SNIPPET_CHARS = 200
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 log = logging.getLogger(__name__)
 
@@ -134,9 +134,12 @@ def analyse(
     return _single_lines(result)
 
 
-#: What never appears in a field meant to be one line: C0 controls but tab (CR/LF would
-#: split it; ESC starts a terminal sequence), DEL, and C1 (CSI is ESC[ in one character).
-_NOT_ONE_LINE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+def _one_line_text(value: str) -> str:
+    # What never appears in a field meant to be one line: C0 controls but tab (CR/LF would
+    # split it; ESC starts a terminal sequence), DEL, C1 (CSI is ESC[ in one character) and
+    # the bidi controls, the set every face cleans (core/screen_text.py). A space here: the
+    # text stays searchable.
+    return printable(value, mark=" ")
 
 
 def _single_lines(result: InboundAnalysis) -> InboundAnalysis:
@@ -146,20 +149,20 @@ def _single_lines(result: InboundAnalysis) -> InboundAnalysis:
     IMAP client refuses them if they would break a command (mail/imap_args.py)."""
 
     def line(value: str | None) -> str | None:
-        return _NOT_ONE_LINE.sub(" ", value) if value else value
+        return _one_line_text(value) if value else value
 
     return replace(
         result,
         from_email=line(result.from_email),
         subject=line(result.subject),
         received_at=line(result.received_at),
-        snippet=_NOT_ONE_LINE.sub(" ", result.snippet),
-        reason=_NOT_ONE_LINE.sub(" ", result.reason),
-        bounced_recipients=tuple(_NOT_ONE_LINE.sub(" ", v) for v in result.bounced_recipients),
+        snippet=_one_line_text(result.snippet),
+        reason=_one_line_text(result.reason),
+        bounced_recipients=tuple(_one_line_text(v) for v in result.bounced_recipients),
         status_code=line(result.status_code),
         diagnostic=line(result.diagnostic),
         problem=line(result.problem),
-        extra={k: _NOT_ONE_LINE.sub(" ", v) for k, v in result.extra.items()},
+        extra={k: _one_line_text(v) for k, v in result.extra.items()},
     )
 
 
@@ -332,7 +335,7 @@ def _date_of(value: str | None) -> date | None:
 
 def _printable(value: str | None) -> str | None:
     # An encoded word can smuggle CR/LF/NUL into a decoded subject; it is shown and searched on.
-    return _CONTROL.sub(" ", value) if value is not None else None
+    return _one_line_text(value) if value is not None else None
 
 
 def _one_line(text: str) -> str:

@@ -22,6 +22,7 @@ import aiosmtplib
 from outreach_tui.core.smtp_reply import Stage, is_refusal
 from outreach_tui.core.states import ErrorClass
 from outreach_tui.mail.smtp_endpoint import (
+    SECRET_UNREADABLE,
     DeliveryResult,
     MailSender,
     SmtpEndpoint,
@@ -134,6 +135,7 @@ async def _socket_gone(sock: Any, transport: asyncio.BaseTransport | None) -> No
 
 
 __all__ = [
+    "SECRET_UNREADABLE",
     "DeliveryResult",
     "MailSender",
     "SmtpEndpoint",

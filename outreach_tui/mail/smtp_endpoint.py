@@ -19,10 +19,11 @@ from outreach_tui.core.states import ErrorClass
 class SmtpEndpoint:
     """How to reach one mailbox's submission server.
 
-    `password` returns the password when called, at AUTH: the caller passes a resolver of
-    the mailbox's secret reference (`outreach_tui.secrets.secret_getter`), so the value is
-    read only when a connection opens and a rotated secret is picked up. It raises
-    `ConfigError` when the reference cannot be resolved."""
+    `password` returns the password when called, just before a connection opens: the caller
+    passes a resolver of the mailbox's secret reference (`outreach_tui.secrets.secret_getter`),
+    so the value is read only then and a rotated secret is picked up. It raises
+    `ConfigError` when the reference cannot be resolved (the result's response is then
+    `SECRET_UNREADABLE` and nothing was connected)."""
 
     host: str
     port: int
@@ -38,6 +39,11 @@ class SmtpEndpoint:
     @property
     def pool_key(self) -> tuple[str, int, str]:
         return (self.host, self.port, self.username)
+
+
+#: The response of a delivery that never connected because the mailbox's password could not
+#: be read; its detail names the secret's key (never its value).
+SECRET_UNREADABLE = "the mailbox's password cannot be read"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,4 +80,10 @@ def client_tls_context(verify: bool, ca_file: Path | None) -> ssl.SSLContext:
     return context
 
 
-__all__ = ["DeliveryResult", "MailSender", "SmtpEndpoint", "client_tls_context"]
+__all__ = [
+    "SECRET_UNREADABLE",
+    "DeliveryResult",
+    "MailSender",
+    "SmtpEndpoint",
+    "client_tls_context",
+]

@@ -17,7 +17,12 @@ import aiosmtplib
 from outreach_tui.core.errors import ConfigError
 from outreach_tui.core.smtp_reply import Stage, classify_reply, is_refusal
 from outreach_tui.core.states import ErrorClass
-from outreach_tui.mail.smtp_endpoint import DeliveryResult, SmtpEndpoint, client_tls_context
+from outreach_tui.mail.smtp_endpoint import (
+    SECRET_UNREADABLE,
+    DeliveryResult,
+    SmtpEndpoint,
+    client_tls_context,
+)
 
 
 class SetupFailed(Exception):
@@ -52,7 +57,9 @@ async def _closed(client: aiosmtplib.SMTP, protocol: Any) -> None:
 
 
 async def open_session(endpoint: SmtpEndpoint) -> aiosmtplib.SMTP:
-    """Connect, pin TLS (STARTTLS required on 587, implicit TLS on 465), EHLO, AUTH."""
+    """Read the password, then connect, pin TLS (STARTTLS required on 587, implicit TLS on
+    465), EHLO, AUTH."""
+    password = _password(endpoint)
     context = client_tls_context(endpoint.verify_tls, endpoint.ca_file)
     implicit = endpoint.security == "tls"
     client = aiosmtplib.SMTP(
@@ -66,15 +73,37 @@ async def open_session(endpoint: SmtpEndpoint) -> aiosmtplib.SMTP:
     )
     opened: list[Any] = []
     try:
-        await _open(client, endpoint, implicit, opened)
+        await _open(client, endpoint, implicit, opened, password)
     except SetupFailed:
         await _closed(client, opened[0] if opened else None)
         raise
     return client
 
 
+def _password(endpoint: SmtpEndpoint) -> str:
+    """The password, read before any connection: a secret that cannot be read (unset, a
+    missing or non-UTF-8 file) is the mailbox's configuration error, named by its key, and
+    costs the server nothing."""
+    try:
+        return endpoint.password()
+    except ConfigError as exc:
+        raise SetupFailed(
+            DeliveryResult(
+                accepted=False,
+                error_class=ErrorClass.AUTH,
+                stage=Stage.AUTH,
+                response=SECRET_UNREADABLE,
+                detail=str(exc),
+            )
+        ) from None
+
+
 async def _open(
-    client: aiosmtplib.SMTP, endpoint: SmtpEndpoint, implicit: bool, opened: list[Any]
+    client: aiosmtplib.SMTP,
+    endpoint: SmtpEndpoint,
+    implicit: bool,
+    opened: list[Any],
+    password: str,
 ) -> None:
     """The session set-up; `opened` receives the protocol so a failure can wait for it."""
     stage = Stage.CONNECT
@@ -98,20 +127,9 @@ async def _open(
             await client.starttls()
             await client.ehlo()
         stage = Stage.AUTH
-        password = endpoint.password()
         await client.login(endpoint.username, password)
     except SetupFailed:
         raise
-    except ConfigError as exc:
-        raise SetupFailed(
-            DeliveryResult(
-                accepted=False,
-                error_class=ErrorClass.AUTH,
-                stage=Stage.AUTH,
-                response="password reference could not be resolved",
-                detail=str(exc),
-            )
-        ) from None
     except aiosmtplib.SMTPAuthenticationError as exc:
         # Only a 4xx/5xx refuses the login; any other answer is the server's trouble.
         text = exc.message[:500]

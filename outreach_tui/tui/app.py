@@ -17,9 +17,12 @@ from typing import Any, ClassVar
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer
 
+from outreach_tui.core.screen_text import printable
+from outreach_tui.core.unsubscribe_token import one_click_status
 from outreach_tui.engine import ConsoleEngine
 from outreach_tui.tui.messages import StatusChanged
 from outreach_tui.tui.panes.base import Pane
@@ -103,6 +106,40 @@ class OutreachApp(App[None]):
     async def on_unmount(self) -> None:
         await self.stop_engine()
 
+    # -- what reaches the screen besides the panes --------------------------------------------
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every notification is plain text cleaned of terminal controls, whatever `markup`
+        says: they quote data (an error naming a campaign "[/]", a reply's address), and one
+        read as markup would crash the console. Thread-safe, as Textual's."""
+        super().notify(
+            printable(message, multiline=True),
+            title=printable(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
+
+    crashed: BaseException | None = None
+    """The unexpected error that ended the console, if one did (the CLI exits non-zero)."""
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual ends the app on an unhandled exception and prints a traceback with the local
+        # values (data, a resolved password) over the terminal. The log keeps the traceback;
+        # the CLI says one line and exits non-zero (cli/console.py).
+        log.critical("the console stopped on an unexpected error", exc_info=error)
+        self.crashed = error
+        super()._handle_exception(error)
+        self._exit_renderables.clear()
+
     async def stop_engine(self) -> None:
         await self.runtime.stop()
 
@@ -173,6 +210,7 @@ class OutreachApp(App[None]):
             clock=day_time(engine.clock.now(), engine.settings.tz) + f" {engine.settings.tz}",
             insecure=tuple(engine.queries.insecure_mailboxes()),
             waiting_approval=engine.approvals.count(),
+            one_click_off=not one_click_status(engine.settings.sending.unsubscribe_url)[0],
         )
 
     # -- help and palette -------------------------------------------------------------------

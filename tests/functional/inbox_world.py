@@ -64,6 +64,7 @@ def inbox_engine(
     security: str = "tls",
     smtp: Any = None,
     clock: SimulatedClock | None = None,
+    transport: Any = None,
     **extra: Any,
 ) -> Engine:
     monkeypatch.setenv(IMAP_PASSWORD_ENV, user.password)
@@ -93,7 +94,9 @@ def inbox_engine(
     overrides.update(extra)
     settings = load_settings(None, **overrides)
     configure_logging("DEBUG", settings.logging.file)
-    return build_engine(settings, headless=True, clock=clock or SimulatedClock(START))
+    return build_engine(
+        settings, headless=True, clock=clock or SimulatedClock(START), transport=transport
+    )
 
 
 def seed_thread(

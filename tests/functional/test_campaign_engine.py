@@ -331,3 +331,26 @@ def test_a_step_whose_mailbox_is_at_its_limit_waits_with_a_reason_until_it_has_r
     second = attempts(engine, t.attempt.c.recipient_email == "p0@co0.com")[-1]
     assert (second.step_position, second.sender_email) == (2, sticky)
     assert second.in_reply_to == first.message_id
+
+
+@pytest.mark.parametrize("delay", [1e9, 1e308, float("inf")])
+def test_a_stored_step_delay_beyond_any_date_still_finishes_every_send(
+    tmp_path, engine, server, clock, delay
+):
+    # A campaign stored before delays had bounds (or edited in the database): the next due
+    # date of step 2 cannot be computed, but step 1 has already been accepted by the server.
+    create_campaign(engine, write_campaign(tmp_path, campaign_text()))
+    with engine.db.begin() as conn:
+        conn.execute(
+            t.sequence_step.update().where(t.sequence_step.c.position == 2).values(delay_days=delay)
+        )
+    import_leads(engine, tmp_path, leads(3), "Test")
+    run_ticks(engine, clock, minutes=10, total_hours=1)
+    assert sorted(m.rcpt_tos[0] for m in server.received) == [f"p{i}@co{i}.com" for i in range(3)]
+    sent = attempts(engine)
+    assert [a.state for a in sent] == ["sent"] * 3
+    for a in sent:
+        enrollment = enrollment_of(engine, a.recipient_email)
+        assert (enrollment.state, enrollment.next_step) == ("active", 2)
+        wait = enrollment.next_due_at.replace(tzinfo=None) - a.sent_at.replace(tzinfo=None)
+        assert timedelta(0) <= wait <= timedelta(days=365)

@@ -280,3 +280,110 @@ def test_custom_columns_are_stored_as_the_same_json_the_orm_would_write(db, tmp_
     expected = {"note": 'say "hi" \\ there', "größe": "42"}
     assert raw == json.dumps(expected)
     assert leads(db)["a@x.com"].custom == expected
+
+
+def import_file(db, path):
+    return import_leads_csv(Database(db), path, clock=SimulatedClock(NOW), operator_id="op")
+
+
+@pytest.mark.timeout(30)
+def test_a_header_of_a_million_columns_is_refused_at_once(db, tmp_path):
+    path = write_csv(tmp_path, "email," + ",".join(f"c{i}" for i in range(10**6)) + "\na@x.com\n")
+    with pytest.raises(InputError) as err:
+        import_file(db, path)
+    assert str(err.value) == (
+        f"{path}: the header has 1,000,001 columns; a lead list may have at most 1,000"
+    )
+    assert leads(db) == {}
+
+
+@pytest.mark.timeout(30)
+def test_a_column_twice_among_the_most_columns_allowed_is_found_in_one_pass(db, tmp_path):
+    names = ["email", *(f"c{i}" for i in range(998)), "C5"]
+    path = write_csv(tmp_path, ",".join(names) + "\na@x.com\n")
+    with pytest.raises(InputError, match="column 'C5' appears twice in the header"):
+        import_file(db, path)
+    names[-1] = "c998"
+    assert import_file(db, write_csv(tmp_path, ",".join(names) + "\na@x.com\n")).imported == 1
+
+
+def test_an_unclosed_quote_is_reported_where_it_opened_with_the_lines_it_swallowed(db, tmp_path):
+    path = write_csv(
+        tmp_path,
+        "email,first_name,company\n"  # 1
+        "ann@example.com,Ann,Acme\n"  # 2
+        'bob@example.com,Bob,"Bob & Sons\n'  # 3: the quote never closes
+        "cy@example.com,Cy,Beta\n"  # 4
+        "dee@example.com,Dee,Gamma\n"  # 5
+        "eve@example.com,Eve,Delta\n",  # 6
+    )
+    report = import_file(db, path)
+    assert (report.imported, report.rejected) == (1, 1)
+    assert report.errors == [
+        f"{path}:3: a quote opened on line 3 is never closed: the 3 lines after it, to the end "
+        "of the file, were read as one cell and none of them was imported (close the quote "
+        "and import again)"
+    ]
+    assert set(leads(db)) == {"ann@example.com"}
+
+
+def test_a_quote_closed_many_lines_later_is_reported_with_the_lines_it_swallowed(db, tmp_path):
+    swallowed = "".join(f"p{i}@example.com,P{i}\n" for i in range(12))  # lines 4-15
+    path = write_csv(
+        tmp_path,
+        'email,first_name\nann@example.com,Ann\n"bob@example.com,Bob\n'
+        + swallowed
+        + '"cy@example.com",Cy\ndee@example.com,Dee\n',  # line 16 closes it; 17 is read
+    )
+    report = import_file(db, path)
+    assert report.errors == [
+        f"{path}:3: a quoted cell runs from line 3 to line 16: a quote left open swallows the "
+        "lines up to the next quote, and none of the 13 lines after line 3 was imported "
+        "(close the quote and import again)"
+    ]
+    assert set(leads(db)) == {"ann@example.com", "dee@example.com"}
+
+
+def test_a_quoted_cell_over_two_lines_at_the_end_of_the_file_is_refused_as_before(db, tmp_path):
+    path = write_csv(tmp_path, 'email,first_name\nann@example.com,Ann\nbob@example.com,"B\nob"\n')
+    report = import_file(db, path)
+    assert report.errors == [f"{path}:3: first_name: contains a line break"]
+    assert set(leads(db)) == {"ann@example.com"}
+
+
+def test_a_cell_with_a_terminal_control_is_refused_naming_the_line_column_and_character(
+    db_url, db, tmp_path
+):
+    path = write_csv(
+        tmp_path,
+        "email,first_name,company\n"  # 1
+        "ok@example.com,Ann,Acme\n"  # 2
+        "osc@example.com,\x1b]52;c;aGk=\x07,Acme\n"  # 3 OSC 52: writes the clipboard
+        "csi@example.com,Bo,\x9b2JCorp\n"  # 4 C1 CSI: clears the screen
+        "bel@example.com,Bel\x07,Acme\n"  # 5 BEL
+        "del@example.com,D\x7fel,Acme\n"  # 6 DEL
+        "tab@example.com,T\tab,Acme\n"  # 7 a tab is text
+        "rtl@example.com,\u202bAli\u202c,Acme\n",  # 8 bidi: kept, replaced where shown
+    )
+
+    result = run(db_url, "leads", "import", str(path))
+
+    assert result.exit_code == 0, result.output
+    assert "imported 3, duplicates in file 0, already known 0, enrolled 0, rejected 4" in (
+        result.stdout
+    )
+    assert result.stderr.splitlines() == [
+        f"{path}:3: first_name: contains a control character (ESC, U+001B)",
+        f"{path}:4: company: contains a control character (CSI, U+009B)",
+        f"{path}:5: first_name: contains a control character (BEL, U+0007)",
+        f"{path}:6: first_name: contains a control character (DEL, U+007F)",
+    ]
+    assert set(leads(db)) == {"ok@example.com", "tab@example.com", "rtl@example.com"}
+
+
+def test_a_header_with_a_terminal_control_is_refused_whole(db, tmp_path):
+    path = write_csv(tmp_path, "email,\x1b[2Jname\nok@example.com,Ann\n")
+    with pytest.raises(InputError) as err:
+        import_leads_csv(Database(db), path, clock=SimulatedClock(NOW), operator_id="op")
+    assert str(err.value) == f"{path}:1: a header cell contains a control character (ESC, U+001B)"
+    assert leads(db) == {}

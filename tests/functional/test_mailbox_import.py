@@ -85,3 +85,25 @@ def test_unknown_column_or_non_utf8_file_is_refused_with_exit_2(db_url, db, tmp_
     result = run(db_url, "mailboxes", "import", str(path))
     assert result.exit_code == 2 and "not UTF-8" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_a_value_with_a_terminal_control_is_refused_naming_the_line_and_column(
+    db_url, db, tmp_path
+):
+    path = tmp_path / "boxes.csv"
+    path.write_text(
+        "email,from_name,smtp_host,smtp_password\n"
+        "ok@brand.com,Ok,smtp.brand.com,env:OK_PW\n"
+        "esc@brand.com,\x1b]0;owned\x07,smtp.brand.com,env:ESC_PW\n"
+        "c1@brand.com,C1,smtp\x9b2J.brand.com,env:C1_PW\n",
+        encoding="utf-8",
+    )
+
+    result = run(db_url, "mailboxes", "import", str(path))
+
+    assert result.exit_code == 0, result.output
+    assert "imported 1, rejected 2" in result.stdout
+    assert result.stderr.splitlines() == [
+        f"{path}:3: from_name: contains a control character (ESC, U+001B)",
+        f"{path}:4: smtp_host: contains a control character (CSI, U+009B)",
+    ]

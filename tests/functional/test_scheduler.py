@@ -73,7 +73,8 @@ def test_every_job_is_registered_with_its_interval_and_safety_options(engine):
 
     jobs = asyncio.run(inspect())
     assert set(jobs) == {
-        "verify-leads", "plan", "dispatch", "poll-replies", "monitor", "heal", "dns-check"
+        "verify-leads", "plan", "dispatch", "poll-replies", "monitor", "heal", "dns-check",
+        "webhooks", "heartbeat",
     }  # fmt: skip
     assert jobs["poll-replies"].trigger.interval.total_seconds() == 180
     assert jobs["dns-check"].trigger.interval.total_seconds() == 7200

@@ -181,7 +181,8 @@ def test_550_511_is_a_hard_bounce_that_suppresses_and_marks_the_lead(engine, ser
     (entry,) = rows(engine, t.suppression)
     assert (entry.kind, entry.value) == ("address", "anna@firma.de")
     assert scalar(engine, select(t.lead.c.status)) == "bounced"
-    assert counters(engine) == {}
+    # No cap is consumed; the refusal counts against the mailbox, one-off send or not.
+    assert counters(engine) == {("mailbox_bounce", "alex@brand-news.com"): 1}
     assert send(engine, subject="again").status == "blocked"
 
 

@@ -114,6 +114,22 @@ def test_formula_cells_are_stored_as_text_and_exported_neutralised(tmp_path, db)
     assert row["first_name"] == '\'=HYPERLINK("http://x")' and row["company"] == "'+SUM(A1)"
 
 
+def test_full_width_and_blank_led_formula_cells_are_exported_neutralised(tmp_path, db):
+    path = tmp_path / "formula.csv"
+    path.write_text(
+        "email,first_name,last_name,company\n"
+        'w@example.com,\uff1dHYPERLINK("http://x"),\uff20SUM(A1), =1+1\n',
+        encoding="utf-8",
+    )
+    assert run("leads", "import", str(path), db=db).exit_code == 0
+    out = tmp_path / "leads-out.csv"
+    assert run("export", "leads", "-o", str(out), db=db).exit_code == 0
+    (row,) = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert row["first_name"] == '\'\uff1dHYPERLINK("http://x")'
+    assert row["last_name"] == "'\uff20SUM(A1)"
+    assert row["company"].startswith("'") and row["company"].endswith("=1+1")
+
+
 def test_idn_address_is_kept_and_quoted_local_part_with_space_is_refused(tmp_path, db):
     path = tmp_path / "addr.csv"
     path.write_text(
@@ -202,6 +218,35 @@ def test_missing_secret_target_is_named_by_key_when_the_worker_starts(tmp_path, 
     result = run("--config", str(config), "worker", "--once")
     assert result.exit_code == 0, result.output
     assert "mailboxes[a@b.com].smtp_password" in result.output and message in result.output
+
+
+def test_a_secret_file_that_is_not_utf8_is_named_by_key_and_nothing_connects(
+    tmp_path, smtp_server, pki
+):
+    server = smtp_server(security="starttls", users={"a@b.com": "pässword"})
+    secret = write(tmp_path / "smtp-password", "pässword\n".encode("latin-1"))
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'database_url = "sqlite:///{tmp_path / "c.db"}"\n'
+        f'[tls]\nca_file = "{pki.ca_file}"\n'
+        "[verify]\nrequired = false\n[dns]\nhealth_checks = false\n"
+        f'[[mailboxes]]\nemail = "a@b.com"\nsmtp_host = "{server.host}"\n'
+        f'smtp_port = {server.port}\nsmtp_password = "file:{secret}"\n'
+    )
+    unreadable = f"secret file {secret} is not UTF-8 text (line 1)"
+
+    result = run("--config", str(config), "worker", "--once")
+    assert result.exit_code == 0, result.output
+    assert "mailboxes[a@b.com].smtp_password" in result.output and unreadable in result.output
+
+    body = write(tmp_path / "body.txt", b"Hello")
+    result = run("--config", str(config), "send", "--from", "a@b.com", "--to",
+                 "lead@example.org", "--subject", "Hi", "--body-file", str(body))  # fmt: skip
+    assert result.exit_code == 1
+    assert "not sent: the mailbox's password cannot be read" in result.output
+    assert "SMTP password of a@b.com" in result.output and unreadable in result.output
+    assert "unknown" not in result.output
+    assert server.connections_accepted == 0
 
 
 # --- campaign files --------------------------------------------------------------------------

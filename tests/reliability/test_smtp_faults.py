@@ -53,6 +53,7 @@ class Fault:
     timeout: float | None = None
     pinned_by: str = ""
     body_bytes: int = 0  # padding for the body: a message larger than the socket buffers
+    counted: str | None = None  # a final refusal counts against the mailbox (never a cap)
 
 
 FAULTS = [
@@ -68,14 +69,20 @@ FAULTS = [
     Fault("452 after DATA", rule=Rule(data_reply="452 4.3.1 Insufficient system storage")),
     Fault("550 5.1.1 on RCPT", rule=Rule(rcpt_reply="550 5.1.1 User unknown"), status="failed",
           state="failed", error_class="hard_bounce", lead="bounced", suppressed=True,
+          counted="mailbox_bounce",
           pinned_by="test_550_511_is_a_hard_bounce_that_suppresses_and_marks_the_lead"),
     Fault("552 after DATA", rule=Rule(data_reply="552 5.3.4 Message size exceeds limit"),
-          status="failed", state="failed", error_class="rejected_message"),
+          status="failed", state="failed", error_class="rejected_message",
+          counted="mailbox_soft_bounce"),
     Fault("554 5.7.1 after DATA", rule=Rule(data_reply="554 5.7.1 Message refused as spam"),
-          status="failed", state="failed", error_class="rejected_message"),
+          status="failed", state="failed", error_class="rejected_message",
+          counted="mailbox_policy"),
     Fault("554 5.7.1 on RCPT (policy, not the address)",
           rule=Rule(rcpt_reply="554 5.7.1 Relay access denied"), status="failed",
-          state="failed", error_class="rejected_message"),
+          state="failed", error_class="rejected_message", counted="mailbox_policy"),
+    Fault("552 5.2.2 on RCPT (mailbox full: soft, not the address)",
+          rule=Rule(rcpt_reply="552 5.2.2 Mailbox full"), status="failed", state="failed",
+          error_class="rejected_message", counted="mailbox_soft_bounce"),
     Fault("STARTTLS missing", server={"security": "plain"}, error_class="tls", health_event=True,
           pinned_by="test_server_without_starttls_is_refused_not_sent_in_plaintext"),
     Fault("certificate for the wrong host", server={"cert": "wrong_host"}, error_class="tls",
@@ -161,7 +168,8 @@ def test_smtp_fault_ends_in_the_right_state_and_consumes_nothing_unless_250(
             assert attempt.next_attempt_at == START + FIRST_RETRY
         else:
             assert attempt.retry_count == 0
-        # Nothing consumed unless the final reply was 250.
+        # Nothing consumed unless the final reply was 250; a final refusal is counted
+        # against the mailbox once, in its class's counter (core/event_effects.py).
         counters = {(r.scope, r.key): r.count for r in table(engine, t.daily_counter)}
         keys = table(engine, t.idempotency_key)
         if fault.status == "sent":
@@ -169,7 +177,8 @@ def test_smtp_fault_ends_in_the_right_state_and_consumes_nothing_unless_250(
                                 ("mailbox", SENDER): 1}  # fmt: skip
             assert [k.attempt_id for k in keys] == [attempt.id]
         else:
-            assert counters == {} and keys == []
+            assert counters == ({(fault.counted, SENDER): 1} if fault.counted else {})
+            assert keys == []
         # The lead's side, and the mailbox's side.
         (lead,) = table(engine, t.lead)
         assert lead.status == fault.lead

@@ -63,8 +63,10 @@ from tests.servers.bounce_scenarios import (
 )
 from tests.servers.dovecot import DovecotUser
 from tests.servers.dovecot_lmtp import LmtpDovecot
+from tests.servers.exim import EximInstance
 from tests.servers.netns import exec_prefix, network_namespace
 from tests.servers.pki import TestPKI, make_pki
+from tests.servers.postfix import PostfixInstance
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -182,30 +184,46 @@ def _start_remote(netns: str, root: Path) -> subprocess.Popen[bytes]:
     return process
 
 
+@dataclass
+class BounceServers:
+    """The running servers of the bounce world, before anything is sent."""
+
+    root: Path
+    netns: str
+    dovecot: LmtpDovecot
+    me: DovecotUser
+    """``sam@outreach.test``: where every report about the sending Postfix's mail lands."""
+    eve: DovecotUser
+    sender: PostfixInstance
+    """Our MTA (``mta.outreach.test``): submit with ``sender.submit(raw, SENDER, [to])``."""
+    receiver: PostfixInstance
+    exim: EximInstance | None
+
+
 @contextmanager
-def bounce_world(
-    pki: TestPKI, root: Path | None = None, *, with_exim: bool = True
-) -> Iterator[BounceWorld]:
-    """Run every scenario through real Postfix (and Exim); yield the reports written back to us.
+def bounce_servers(
+    pki: TestPKI, root: Path | None = None, *, with_exim: bool = True, name: str = "bounces"
+) -> Iterator[BounceServers]:
+    """Start the bounce world's servers (see the module docstring); nothing is sent yet.
 
     `root` must be reachable by the ``postfix`` and ``dovecot`` users (pytest's own temporary
     directories are not); by default a fresh directory under the system's temporary directory,
-    removed afterwards.
+    removed afterwards. `name` keeps two worlds of one process apart (their namespaces).
     """
     made = root is None
-    root = root or Path(tempfile.mkdtemp(prefix="outreach-bounces-"))
+    root = root or Path(tempfile.mkdtemp(prefix=f"outreach-{name}-"))
     root.mkdir(parents=True, exist_ok=True)
     root.chmod(0o755)
     with ExitStack() as stack:
         if made:
             stack.callback(shutil.rmtree, root, True)
-        netns = stack.enter_context(network_namespace(f"outreach-bounces-{os.getpid()}"))
+        netns = stack.enter_context(network_namespace(f"outreach-{name}-{os.getpid()}"))
         dovecot = LmtpDovecot(pki, pool=1)
         stack.callback(dovecot.cleanup)
         me = dovecot.add_user(SENDER)
         eve = dovecot.add_user(EXIM_SENDER)
-        for name in ("ok@dovecot.test",):
-            dovecot.add_user(name)
+        for user in ("ok@dovecot.test",):
+            dovecot.add_user(user)
         dovecot.add_quota_user("full@dovecot.test", "1B")
         dovecot.start()
 
@@ -225,6 +243,20 @@ def bounce_world(
         exim = start_exim(root, netns, dovecot.lmtp_socket) if with_exim else None
         if exim is not None:
             stack.callback(exim.stop)
+        yield BounceServers(root, netns, dovecot, me, eve, sender, receiver, exim)
+
+
+@contextmanager
+def bounce_world(
+    pki: TestPKI, root: Path | None = None, *, with_exim: bool = True
+) -> Iterator[BounceWorld]:
+    """Run every scenario through real Postfix (and Exim); yield the reports written back to us.
+
+    `root`: as `bounce_servers`.
+    """
+    with bounce_servers(pki, root, with_exim=with_exim) as servers:
+        root, dovecot, me, eve = servers.root, servers.dovecot, servers.me, servers.eve
+        sender, receiver, exim = servers.sender, servers.receiver, servers.exim
         now = time.time()
         for scenario in EXIM_SCENARIOS if exim is not None else ():
             raw = _message(scenario, now, EXIM_SENDER, EXIM_MESSAGE_ID)

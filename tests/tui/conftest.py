@@ -40,6 +40,31 @@ REPLIES = (
 REVIEWED = ("not_interested", "kim@brandmail.io", "greta.6@gregroup.ca", 60)
 
 
+REPORT_KINDS = ("bounce_hard", "bounce_soft", "complaint")
+
+
+def record_sent(engine: Engine, mailbox: str, lead: str, subject: str) -> str:
+    """A one-off message `mailbox` sent `lead` yesterday, in the ledger only (no counters,
+    no queue): what a bounce or complaint about it can quote. Its Message-ID."""
+    message_id = f"<sent-{lead}@{mailbox.split('@')[1]}>"
+    sent_at = FROZEN - timedelta(days=1)
+    with engine.db.begin() as conn:
+        mailbox_id = conn.execute(
+            select(t.mailbox.c.id).where(t.mailbox.c.email == mailbox)
+        ).scalar_one()
+        lead_id = conn.execute(select(t.lead.c.id).where(t.lead.c.email == lead)).scalar_one()
+        conn.execute(
+            t.attempt.insert().values(
+                lead_id=lead_id, mailbox_id=mailbox_id, operator_id=engine.operator_id,
+                sender_email=mailbox, recipient_email=lead,
+                recipient_domain=lead.split("@")[1], subject=subject, body="(sent before)",
+                idempotency_key=f"sent-{lead}"[:64], state="sent", message_id=message_id,
+                sent_at=sent_at, created_at=sent_at, updated_at=sent_at,
+            )
+        )  # fmt: skip
+    return message_id
+
+
 @dataclass
 class World:
     sandbox: Sandbox
@@ -76,7 +101,10 @@ def world(tmp_path: Path, deterministic_console: None) -> Iterator[World]:
         )
     engine.settings.replies.mode = "suggest"
     for kind, mailbox, lead, minutes in (REVIEWED, *REPLIES):
-        sandbox.world.remember(mailbox, lead, subjects.get(lead, "your email"))
+        subject = subjects.get(lead, "your email")
+        # A report acts only about a message this mailbox sent: the bounce is about one.
+        ours = record_sent(engine, mailbox, lead, subject) if kind in REPORT_KINDS else None
+        sandbox.world.remember(mailbox, lead, subject, message_id=ours)
         sandbox.world.receive(kind, mailbox, lead, FROZEN - timedelta(minutes=minutes))
         engine.settings.replies.mode = "enforce"
     paused = next(m for m in engine.queries.mailboxes() if m.email == PAUSED_MAILBOX)

@@ -13,7 +13,7 @@ from outreach_tui.core.days import local_day
 from outreach_tui.core.states import CounterScope
 from outreach_tui.db import tables as t
 from outreach_tui.mail.inbound import analyse
-from tests.tui.conftest import FROZEN
+from tests.tui.conftest import FROZEN, record_sent
 
 MAILBOX = "sam@brand-news.com"
 KINDS = [
@@ -35,7 +35,8 @@ EFFECTS = {
     "out_of_office": (False, "new", None),
     "wrong_person": (False, "replied", None),
     "auto_reply": (False, "new", None),
-    "bounce_hard": (True, "bounced", CounterScope.MAILBOX_BOUNCE),
+    # A DSN is about a send counted when the server accepted it: a report, not an attempt.
+    "bounce_hard": (True, "bounced", CounterScope.MAILBOX_BOUNCE_REPORT),
     "bounce_soft": (False, "new", CounterScope.MAILBOX_SOFT_BOUNCE),
     "complaint": (True, "suppressed", CounterScope.MAILBOX_COMPLAINT),
 }
@@ -68,7 +69,9 @@ def test_each_answer_is_classified_from_its_bytes_and_has_its_effects(world, kin
     suppresses, status, scope = EFFECTS[kind]
     before = counter(world, scope) if scope else 0
     sandbox = world.sandbox.world
-    sandbox.remember(MAILBOX, lead, "Quick question")
+    # A report acts only about a message this mailbox sent (core/event_effects.py).
+    ours = record_sent(world.engine, MAILBOX, lead, "Quick question")
+    sandbox.remember(MAILBOX, lead, "Quick question", message_id=ours)
 
     raw = sandbox.message(kind, MAILBOX, lead, FROZEN - timedelta(minutes=5))
     assert analyse(raw).kind == kind  # a real message, read by the real classifier

@@ -4,7 +4,7 @@ import pytest
 
 from outreach_tui.config import load_settings
 from outreach_tui.core.errors import ConfigError
-from outreach_tui.secrets import resolve_secret
+from outreach_tui.secrets import resolve_secret, secret_getter
 
 
 @pytest.fixture(autouse=True)
@@ -116,6 +116,32 @@ def test_file_reference_strips_the_newline_and_names_a_missing_file(tmp_path):
     assert resolve_secret(f"file:{secret}", key="k") == "value-2"
     with pytest.raises(ConfigError, match="cannot read secret file"):
         resolve_secret(f"file:{tmp_path / 'missing'}", key="k")
+
+
+def test_a_secret_file_that_is_not_utf8_or_a_path_with_nul_is_named_by_key(tmp_path):
+    secret = tmp_path / "pw"
+    secret.write_bytes(b"first line\ncan\xe4ry-value\n")
+    with pytest.raises(ConfigError) as err:
+        resolve_secret(f"file:{secret}", key="mailboxes[a@b.com].smtp_password")
+    assert str(err.value) == (
+        f"mailboxes[a@b.com].smtp_password (config): secret file {secret} is not UTF-8 text "
+        "(line 2); save it as UTF-8"
+    )
+    assert "value" not in str(err.value)
+    with pytest.raises(ConfigError, match="cannot read secret file"):
+        resolve_secret(f"file:{tmp_path}/a\0b", key="k")
+
+
+def test_a_secret_getter_raises_only_config_errors(monkeypatch):
+    import keyring
+
+    def broken_backend(service, user):
+        raise RuntimeError("D-Bus said no")
+
+    monkeypatch.setattr(keyring, "get_password", broken_backend)
+    getter = secret_getter("keyring:outreach/alex", key="SMTP password of a@b.com")
+    with pytest.raises(ConfigError, match=r"SMTP password of a@b\.com .*keyring unavailable"):
+        getter()
 
 
 def test_keyring_reference_without_an_entry_is_a_clear_error(monkeypatch):

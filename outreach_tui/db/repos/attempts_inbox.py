@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, or_, select, update
+from sqlalchemy import Connection, bindparam, func, or_, select, update
 
 from outreach_tui.core.states import AttemptState
 from outreach_tui.db import tables as t
@@ -35,15 +36,26 @@ class ThreadAttempt:
     recipient_email: str
     sender_email: str
     subject: str
+    sent_at: datetime | None = None
+    """When it went out (or was handed over: `unknown`): a report matched by its recipient
+    alone must come within `[replies] report_match_days` of it."""
+    campaign_lead_id: int | None = None
+    step_position: int | None = None
+    state: str = AttemptState.SENT.value
+    """A report is believed only about an attempt the server was handed (sent, unknown)."""
 
 
-_THREAD_COLUMNS = (
+_THREAD_COLUMNS: tuple[Any, ...] = (
     _A.c.id,
     _A.c.lead_id,
     _A.c.message_id,
     _A.c.recipient_email,
     _A.c.sender_email,
     _A.c.subject,
+    func.coalesce(_A.c.sent_at, _A.c.sending_started_at, _A.c.updated_at),
+    _A.c.campaign_lead_id,
+    _A.c.step_position,
+    _A.c.state,
 )
 _BY_MESSAGE_ID = select(*_THREAD_COLUMNS).where(
     _A.c.message_id.in_(bindparam("values", expanding=True))
@@ -76,13 +88,52 @@ def attempts_sent_to(
     return [ThreadAttempt(*row) for row in rows]
 
 
+_SENT_TO_FROM_ANY = (
+    select(*_THREAD_COLUMNS)
+    .where(
+        _A.c.recipient_email == bindparam("address"),
+        or_(
+            _A.c.state == AttemptState.SENT.value,
+            _A.c.state == AttemptState.UNKNOWN.value,
+        ),
+    )
+    .order_by(_A.c.id.desc())
+    .limit(bindparam("limit"))
+)
+
+
+def attempts_sent_to_address(conn: Connection, address: str, limit: int = 5) -> list[ThreadAttempt]:
+    """The latest attempts sent (or maybe sent) to `address` from any mailbox, newest first:
+    what a provider's event about the address is tied to when it names no Message-ID."""
+    rows = conn.execute(_SENT_TO_FROM_ANY, {"address": address, "limit": limit})
+    return [ThreadAttempt(*row) for row in rows]
+
+
+_RECIPIENTS_SINCE = (
+    select(_A.c.recipient_email)
+    .where(
+        _A.c.mailbox_id == bindparam("mailbox_id"),
+        _A.c.state.in_([AttemptState.SENT.value, AttemptState.UNKNOWN.value]),
+        _A.c.sent_at >= bindparam("since", type_=_A.c.sent_at.type),
+    )
+    .distinct()
+)
+
+
+def recipients_sent_since(conn: Connection, mailbox_id: int, since: datetime) -> set[str]:
+    """The addresses this mailbox sent to since `since` (what a report naming several
+    recipients is read against: mail.inbound.analyse's `sent_recipients`)."""
+    rows = conn.execute(_RECIPIENTS_SINCE, {"mailbox_id": mailbox_id, "since": since})
+    return {str(address) for address in rows.scalars()}
+
+
 # -- what a message's effects write ---------------------------------------------------------
 
-_MARK_BOUNCED = DriverStatement(
+_MARK_REPORTED = DriverStatement(
     update(_A)
     .where(_A.c.id == bindparam("attempt_id"))
     .values(
-        error_class="hard_bounce",
+        error_class=bindparam("error_class"),
         error_detail=bindparam("error_detail"),
         updated_at=bindparam("updated_at"),
     )
@@ -98,11 +149,19 @@ _POSTPONE_UNSENT = DriverStatement(
 )
 
 
-def mark_attempt_bounced(conn: Connection, attempt_id: int, detail: str, at: datetime) -> None:
-    """A hard bounce (DSN) came back for this attempt: its error class and the DSN's words."""
-    _MARK_BOUNCED.execute(
-        conn, {"attempt_id": attempt_id, "error_detail": detail, "updated_at": at}
-    )
+def mark_attempt_reported(
+    conn: Connection, attempt_id: int, error_class: str, detail: str, at: datetime
+) -> None:
+    """A report came back about this accepted attempt (a hard bounce, or returned
+    undelivered): its error class and the report's words. It stays `sent`: the server did
+    accept it."""
+    params = {
+        "attempt_id": attempt_id,
+        "error_class": error_class,
+        "error_detail": detail,
+        "updated_at": at,
+    }
+    _MARK_REPORTED.execute(conn, params)
 
 
 def postpone_unsent_attempts(conn: Connection, lead_id: int, resume: datetime, at: datetime) -> int:

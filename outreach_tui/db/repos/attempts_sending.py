@@ -64,6 +64,8 @@ _TO_SEND = (
             postal_address=t.campaign.c.postal_address,
             lead_email=t.lead.c.email,
             lead_status=t.lead.c.status,
+            lead_first_name=t.lead.c.first_name,
+            lead_last_name=t.lead.c.last_name,
         )
     )
     .select_from(
@@ -132,7 +134,16 @@ def claim_attempt(
     ).first()
     if row is None:
         return None
-    return AttemptToSend(*[*row, attempt.postal_address, attempt.lead_email, attempt.lead_status])
+    return AttemptToSend(
+        *[
+            *row,
+            attempt.postal_address,
+            attempt.lead_email,
+            attempt.lead_status,
+            attempt.lead_first_name,
+            attempt.lead_last_name,
+        ]
+    )
 
 
 _SENT = DriverStatement(

@@ -191,10 +191,23 @@ def _advisory_lock_statement(shared: tuple[bool, ...]) -> DriverStatement:
 _ADVISORY_LOCKS: dict[tuple[bool, ...], DriverStatement] = {}
 
 
-# -- a mailbox's health: sends, hard bounces and complaints (the guard's rate reads) ----------
+# -- a mailbox's health: sends, failures and complaints (the guard's rate reads) -------------
 
-#: The counters a mailbox's health is read from, in `Rates` order (sent, bounced, complaints).
-HEALTH_SCOPES = (CounterScope.MAILBOX, CounterScope.MAILBOX_BOUNCE, CounterScope.MAILBOX_COMPLAINT)
+#: The counters a mailbox's health is read from, in `core.recovery.Rates` order: accepted
+#: sends, hard refusals at SMTP time, complaints, policy refusals at SMTP time, hard and
+#: policy reports that came later. Each event is counted in exactly one of them.
+HEALTH_SCOPES = (
+    CounterScope.MAILBOX,
+    CounterScope.MAILBOX_BOUNCE,
+    CounterScope.MAILBOX_COMPLAINT,
+    CounterScope.MAILBOX_POLICY,
+    CounterScope.MAILBOX_BOUNCE_REPORT,
+    CounterScope.MAILBOX_POLICY_REPORT,
+)
+#: SMTP-time refusals: attempts that never got a 250 (with the accepted sends, the attempts).
+REFUSED_SCOPES = (CounterScope.MAILBOX_BOUNCE, CounterScope.MAILBOX_POLICY)
+#: Later reports about accepted sends: failures, never attempts.
+REPORTED_SCOPES = (CounterScope.MAILBOX_BOUNCE_REPORT, CounterScope.MAILBOX_POLICY_REPORT)
 
 _DC = t.daily_counter
 _M = t.mailbox
@@ -219,13 +232,14 @@ def health_counter_sums(conn: Connection, starts: Mapping[str, date]) -> dict[tu
     return sums
 
 
-def _window_sum(scope: CounterScope) -> Any:
-    """A correlated subquery: this mailbox's counter `scope` summed over the window (a few
+def _window_sum(*scopes: CounterScope) -> Any:
+    """A correlated subquery: this mailbox's counters `scopes` summed over the window (a few
     seeks on the counters' primary key (scope, key, day), whatever the history's length)."""
+    scope = _DC.c.scope == scopes[0] if len(scopes) == 1 else _DC.c.scope.in_(scopes)
     return (
         select(func.coalesce(func.sum(_DC.c.count), 0))
         .where(
-            _DC.c.scope == scope,
+            scope,
             _DC.c.key == _M.c.email,
             _DC.c.day >= bindparam("since", type_=_DC.c.day.type),
         )
@@ -238,7 +252,8 @@ _WINDOW = (
         _M.c.id,
         _M.c.email,
         _window_sum(CounterScope.MAILBOX).label("sent"),
-        _window_sum(CounterScope.MAILBOX_BOUNCE).label("bounced"),
+        _window_sum(*REFUSED_SCOPES).label("refused"),
+        _window_sum(*REPORTED_SCOPES).label("reported"),
         _window_sum(CounterScope.MAILBOX_COMPLAINT).label("complaints"),
     )
     .where(
@@ -253,13 +268,16 @@ _WINDOW = (
     .cte("w")
     .prefix_with("MATERIALIZED")
 )
-_ATTEMPTED = _WINDOW.c.sent + _WINDOW.c.bounced
+# Attempts: accepted sends and SMTP-time refusals; failures: those refusals and the later
+# reports (core.recovery.Rates, which decides on what comes back).
+_ATTEMPTED = _WINDOW.c.sent + _WINDOW.c.refused
+_FAILED = _WINDOW.c.refused + _WINDOW.c.reported
 _WINDOW_CANDIDATES = select(_WINDOW).where(
     or_(
         _WINDOW.c.complaints >= bindparam("complaints"),
         and_(
             bindparam("min_sends") <= _ATTEMPTED,
-            _WINDOW.c.bounced > _ATTEMPTED * bindparam("rate_floor", type_=Float()),
+            _ATTEMPTED * bindparam("rate_floor", type_=Float()) < _FAILED,
         ),
     )
 )
@@ -267,12 +285,14 @@ _WINDOW_CANDIDATES = select(_WINDOW).where(
 
 @dataclass(frozen=True, slots=True)
 class WindowFigures:
-    """A HEALTHY mailbox's counters summed over the monitor's window."""
+    """A HEALTHY mailbox's counters summed over the monitor's window: accepted sends,
+    refusals at SMTP time and later reports (hard and policy each), complaints."""
 
     id: int
     email: str
     sent: int
-    bounced: int
+    refused: int
+    reported: int
     complaints: int
 
 
@@ -286,8 +306,8 @@ def window_candidates(
     rate_floor: float,
 ) -> list[WindowFigures]:
     """The mailboxes HEALTHY since before `cutoff` whose counters from `since` on may warn or
-    pause: at least `complaints` complaints, or at least `min_sends` sends and bounces with
-    more bounces than `rate_floor` of them. One statement: per mailbox a few seeks on the
+    pause: at least `complaints` complaints, or at least `min_sends` attempts with more
+    failures than `rate_floor` of them. One statement: per mailbox a few seeks on the
     counters' primary key, summed in the database, which hands back only these."""
     params = {
         "since": since,
@@ -297,6 +317,8 @@ def window_candidates(
         "rate_floor": rate_floor,
     }
     return [
-        WindowFigures(mid, email, int(sent), int(bounced), int(complained))
-        for mid, email, sent, bounced, complained in conn.execute(_WINDOW_CANDIDATES, params)
+        WindowFigures(mid, email, int(sent), int(refused), int(reported), int(complained))
+        for mid, email, sent, refused, reported, complained in conn.execute(
+            _WINDOW_CANDIDATES, params
+        )
     ]

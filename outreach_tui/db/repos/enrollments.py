@@ -196,6 +196,27 @@ def hold_enrollment(conn: Connection, enrollment_id: int, reason: str, now: date
     )
 
 
+_HOLD_OPEN = (
+    update(_CL)
+    .where(
+        _CL.c.id == bindparam("enrollment_id"),
+        _CL.c.state.in_([EnrollmentState.ACTIVE.value, EnrollmentState.QUEUED.value]),
+    )
+    .values(
+        state=EnrollmentState.HELD.value,
+        stop_reason=bindparam("reason"),
+        updated_at=bindparam("at"),
+    )
+)
+
+
+def hold_open_enrollment(conn: Connection, enrollment_id: int, reason: str, at: datetime) -> bool:
+    """The enrollment, if still under way (active or queued), waits for the operator
+    (`held`, with `reason`); False when it had finished or stopped already."""
+    params = {"enrollment_id": enrollment_id, "reason": reason[:300], "at": at}
+    return bool(conn.execute(_HOLD_OPEN, params).rowcount)
+
+
 _HOLD_QUEUED_OF = (
     update(_CL)
     .where(

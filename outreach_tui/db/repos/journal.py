@@ -204,6 +204,32 @@ def event_with_key_after(conn: Connection, *, kind: str, key: str, after: dateti
 
 
 @dataclass(frozen=True, slots=True)
+class SubjectEvent:
+    """An event as a count over a span reads it: whom it is about, when, and its data."""
+
+    subject_id: str | None
+    created_at: datetime
+    message: str
+    data: dict[str, Any] | None
+
+
+_OF_KIND_SINCE = (
+    select(_E.c.subject_id, _E.c.created_at, _E.c.message, _E.c.data)
+    .where(
+        _E.c.kind == bindparam("kind"),
+        _E.c.created_at >= bindparam("since", type_=_E.c.created_at.type),
+    )
+    .order_by(_E.c.id)
+)
+
+
+def events_of_kind_since(conn: Connection, *, kind: str, since: datetime) -> list[SubjectEvent]:
+    """The events of `kind` since `since`, oldest first (index (kind, created_at))."""
+    rows = conn.execute(_OF_KIND_SINCE, {"kind": kind, "since": since})
+    return [SubjectEvent(*row) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
 class StoredEvent:
     id: int
     created_at: datetime

@@ -126,6 +126,9 @@ class MailboxPhaseRecord:
     phase_bounced_base: int
     phase_complaint_base: int
     paused_campaigns: list[int] | None
+    phase_policy_base: int = 0
+    phase_bounce_report_base: int = 0
+    phase_policy_report_base: int = 0
 
 
 _PHASES = select(*columns(MailboxPhaseRecord, t.mailbox))
@@ -189,6 +192,9 @@ class PhaseChange:
     complaint_base: int
     paused_reason: str | Literal[Keep.KEEP] | None = KEEP
     paused_campaigns: list[int] | Literal[Keep.KEEP] | None = KEEP
+    policy_base: int = 0
+    bounce_report_base: int = 0
+    policy_report_base: int = 0
 
 
 # The SET list comes from the parameters (the phase change's columns); the WHERE's own
@@ -220,6 +226,9 @@ def move_phase(
         "phase_sent_base": change.sent_base,
         "phase_bounced_base": change.bounced_base,
         "phase_complaint_base": change.complaint_base,
+        "phase_policy_base": change.policy_base,
+        "phase_bounce_report_base": change.bounce_report_base,
+        "phase_policy_report_base": change.policy_report_base,
         "version": version + 1,
     }
     if change.paused_reason is not KEEP:

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Select, bindparam, func, select
 
 from outreach_tui.core.states import AttemptState, CounterScope
 from outreach_tui.db import tables as t
+from outreach_tui.db.repos.counters import REFUSED_SCOPES, REPORTED_SCOPES
 
 #: Attempts that take a place in a mailbox's day before they are sent.
 OPEN_ATTEMPT_STATES = (
@@ -45,9 +46,11 @@ class PoolRecord:
     """None: the mailbox has no sending domain."""
     sent_today: int
     sent_recent: int
-    """Sends since the first day of the bounce window."""
-    bounced_recent: int
-    """Hard bounces since the first day of the bounce window."""
+    """Sends accepted since the first day of the bounce window."""
+    refused_recent: int
+    """Hard and policy refusals at SMTP time since then (attempts and failures)."""
+    reported_recent: int
+    """Hard and policy reports since then (failures of sends already counted)."""
     yellow_today: int
     """Sends today to leads of YELLOW verification health."""
     open_attempts: int
@@ -58,17 +61,18 @@ _M = t.mailbox
 _DC = t.daily_counter
 
 
-def _counter(scope: str, *, today_only: bool) -> Any:
-    """A correlated subquery: this mailbox's counter `scope`, today's or the window's sum
-    (one index seek on the counter's primary key (scope, key, day) per mailbox)."""
+def _counter(*scopes: str, today_only: bool) -> Any:
+    """A correlated subquery: this mailbox's counters `scopes`, today's or the window's sum
+    (an index seek on the counter's primary key (scope, key, day) per scope and mailbox)."""
     day = (
         _DC.c.day == bindparam("today", type_=_DC.c.day.type)
         if today_only
         else _DC.c.day >= bindparam("since", type_=_DC.c.day.type)
     )
+    scope = _DC.c.scope == scopes[0] if len(scopes) == 1 else _DC.c.scope.in_(scopes)
     return (
         select(func.coalesce(func.sum(_DC.c.count), 0))
-        .where(_DC.c.scope == scope, _DC.c.key == _M.c.email, day)
+        .where(scope, _DC.c.key == _M.c.email, day)
         .scalar_subquery()
     )
 
@@ -90,7 +94,8 @@ _POOL: Select[Any] = select(
     t.sending_domain.c.paused.label("domain_paused"),
     _counter(CounterScope.MAILBOX, today_only=True).label("sent_today"),
     _counter(CounterScope.MAILBOX, today_only=False).label("sent_recent"),
-    _counter(CounterScope.MAILBOX_BOUNCE, today_only=False).label("bounced_recent"),
+    _counter(*REFUSED_SCOPES, today_only=False).label("refused_recent"),
+    _counter(*REPORTED_SCOPES, today_only=False).label("reported_recent"),
     _counter(CounterScope.MAILBOX_YELLOW, today_only=True).label("yellow_today"),
     select(func.count())
     .where(t.attempt.c.mailbox_id == _M.c.id, t.attempt.c.state.in_(OPEN_ATTEMPT_STATES))

@@ -56,6 +56,12 @@ class NewReply:
     affected_email: str | None
     digest: str
     review: str | None
+    bounce_class: str | None = None
+    delivery_status: str | None = None
+    expired: bool = False
+    report_match: str | None = None
+    counted: str | None = None
+    effect: str | None = None
 
 
 _NEW_REPLY_FIELDS = tuple(f.name for f in fields(NewReply))
@@ -192,6 +198,14 @@ class ReplyUnderReview:
     return_date: date | None
     review: str | None
     created_at: datetime | None
+    bounce_class: str | None = None
+    delivery_status: str | None = None
+    expired: bool = False
+    report_match: str | None = None
+    counted: str | None = None
+    """The counter the reply moved (a relabel takes it back)."""
+    campaign_lead_id: int | None = None
+    step_position: int | None = None
 
 
 _A = t.attempt
@@ -210,6 +224,13 @@ _UNDER_REVIEW = (
         _R.c.return_date,
         _R.c.review,
         _R.c.created_at,
+        _R.c.bounce_class,
+        _R.c.delivery_status,
+        _R.c.expired,
+        _R.c.report_match,
+        _R.c.counted,
+        _A.c.campaign_lead_id,
+        _A.c.step_position,
     )
     .join(t.mailbox, t.mailbox.c.id == _R.c.mailbox_id)
     .outerjoin(_A, _A.c.id == _R.c.attempt_id)
@@ -251,6 +272,44 @@ _RELABEL = (
     )
 )
 _MARK_HANDLED = update(_R).where(_R.c.id == bindparam("reply_id")).values(handled=True)
+_RECORD_EFFECT = (
+    update(_R)
+    .where(_R.c.id == bindparam("reply_id"))
+    .values(
+        counted=bindparam("counted"),
+        effect=bindparam("effect"),
+        report_match=bindparam("report_match"),
+        bounce_class=bindparam("bounce_class"),
+    )
+)
+
+
+_SET_EFFECT = update(_R).where(_R.c.id == bindparam("reply_id")).values(effect=bindparam("effect"))
+
+
+def set_reply_effect(conn: Connection, reply_id: int, effect: str) -> None:
+    """The reply's effects in words, as they stand now (a suggestion confirmed, dismissed)."""
+    conn.execute(_SET_EFFECT, {"reply_id": reply_id, "effect": effect[:300]})
+
+
+def record_reply_effect(
+    conn: Connection,
+    reply_id: int,
+    *,
+    counted: str | None,
+    effect: str,
+    report_match: str | None,
+    bounce_class: str | None,
+) -> None:
+    """What a relabelled reply now is and did (the counter it moved, its effects in words)."""
+    params = {
+        "reply_id": reply_id,
+        "counted": counted,
+        "effect": effect[:300],
+        "report_match": report_match,
+        "bounce_class": bounce_class,
+    }
+    conn.execute(_RECORD_EFFECT, params)
 
 
 def set_review(conn: Connection, reply_id: int, review: str, *, handled: bool = False) -> None:

@@ -12,9 +12,9 @@ from datetime import date, datetime
 
 from sqlalchemy import Connection, bindparam, func, select
 
-from outreach_tui.core.states import CounterScope
 from outreach_tui.db import tables as t
 from outreach_tui.db.records import columns
+from outreach_tui.db.repos.counters import HEALTH_SCOPES
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +79,9 @@ _DC, _M, _D = t.daily_counter, t.mailbox, t.sending_domain
 
 # -- mailboxes ----------------------------------------------------------------------------
 
-#: The counters the Mailboxes pane draws: sends (the sparkline), bounces and complaints.
-PANE_SCOPES = (CounterScope.MAILBOX, CounterScope.MAILBOX_BOUNCE, CounterScope.MAILBOX_COMPLAINT)
+#: The counters the Mailboxes pane draws: sends (the sparkline) and the health counters the
+#: monitor reads (its rates: core.recovery.Rates).
+PANE_SCOPES = HEALTH_SCOPES
 
 _PANE_COUNTERS = select(_DC.c.scope, _DC.c.key, _DC.c.day, _DC.c.count).where(
     _DC.c.scope.in_(PANE_SCOPES), _DC.c.day >= bindparam("first", type_=_DC.c.day.type)

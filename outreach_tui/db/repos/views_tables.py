@@ -77,6 +77,21 @@ class ReplyRow:
     review: str | None = None
     """pending | confirmed | dismissed: a suppression SUGGEST mode held back."""
     classified_by: str | None = None
+    bounce_class: str | None = None
+    """A report's class: hard, soft or policy."""
+    delivery_status: str | None = None
+    """A report's delivery status: failed, delayed (a notice: still being tried), delivered."""
+    expired: bool = False
+    report_match: str | None = None
+    """How a report was tied to one of our sends (message_id, recipient, operator), or
+    "unmatched": it did nothing."""
+    effect: str | None = None
+    """What it did, in words ("suppressed, sequence stopped, counted against ...")."""
+    campaign: str | None = None
+    """The matched send: its campaign (None: a one-off send, or no send matched)."""
+    step: int | None = None
+    sent_at: datetime | None = None
+    """When the matched send went out."""
 
 
 _LIMIT = bindparam("limit", type_=Integer)
@@ -211,23 +226,42 @@ _REPLIES = (
         _R.c.affected_email,
         _R.c.review,
         _R.c.classified_by,
+        _R.c.bounce_class,
+        _R.c.delivery_status,
+        _R.c.expired,
+        _R.c.report_match,
+        _R.c.effect,
+        t.campaign.c.name,
+        t.attempt.c.step_position,
+        t.attempt.c.sent_at,
     )
     .join(t.mailbox, t.mailbox.c.id == _R.c.mailbox_id)
+    .outerjoin(t.attempt, t.attempt.c.id == _R.c.attempt_id)
+    .outerjoin(t.campaign, t.campaign.c.id == t.attempt.c.campaign_id)
     .order_by(_R.c.id.desc())
     .limit(_LIMIT)
 )
+#: Words the Inbox's filter takes as a report's state rather than text to look for.
+_REPORT_FILTERS = {"hard": "hard", "soft": "soft", "policy": "policy"}
 
 
 def reply_rows(
     conn: Connection, *, limit: int, include_handled: bool, search: str
 ) -> list[ReplyRow]:
     """The newest replies first. `search`: "review" for the replies whose suppression waits
-    for the operator (SUGGEST mode), else a part of the sender or subject, or a class."""
+    for the operator (SUGGEST mode), "unmatched" for reports that matched none of our sends,
+    "hard", "soft" or "policy" for bounces of that class, else a part of the sender or
+    subject, or a class."""
     query = _REPLIES
+    word = search.strip().lower()
     if not include_handled:
         query = query.where(_R.c.handled.is_(False))
-    if search.strip().lower() == "review":
+    if word == "review":
         query = query.where(_R.c.review == "pending")
+    elif word == "unmatched":
+        query = query.where(_R.c.report_match == "unmatched")
+    elif word in _REPORT_FILTERS:
+        query = query.where(_R.c.bounce_class == _REPORT_FILTERS[word])
     elif search:
         like = f"%{search.lower()}%"
         query = query.where(

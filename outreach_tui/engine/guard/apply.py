@@ -56,7 +56,9 @@ def _move_mailbox(
         cooldown += shift
     day = local_day(now, tz)
     # "Sends in this phase" = the counters from today on, less what today held already.
-    sent, bounced, complaints = (counter_value(conn, s, action.label, day) for s in HEALTH_SCOPES)
+    sent, bounced, complaints, policy, bounce_reports, policy_reports = (
+        counter_value(conn, s, action.label, day) for s in HEALTH_SCOPES
+    )
     paused_reason: str | Keep | None = KEEP
     if tr.kind != "progress":
         paused_reason = tr.reason
@@ -82,6 +84,9 @@ def _move_mailbox(
         complaint_base=complaints,
         paused_reason=paused_reason,
         paused_campaigns=paused_campaigns,
+        policy_base=policy,
+        bounce_report_base=bounce_reports,
+        policy_report_base=policy_reports,
     )
     moved = move_phase(
         conn, action.subject_id, version=action.version, from_phase=tr.from_phase.value,

@@ -19,6 +19,10 @@ Correlation, decided before any mailbox is paused:
 - domain: `domain_failing_mailboxes` (3) or more failing mailboxes of one sending domain
   (crossing now, or PAUSED/QUARANTINE) pause the domain as well.
 
+Rates are failures over attempts (core.recovery.Rates): hard bounces and policy refusals
+count alike, at SMTP time or reported later, each event once. A burst of policy refusals from
+one mailbox also raises a critical alert (engine/guard/policy_burst.py).
+
 A pass costs, per HEALTHY mailbox, a few seeks on the counters' primary key (scope, key, day)
 summed in the database, which hands back only the mailboxes that may warn or pause; the few
 others (recovering, out for health, HEALTHY again inside the window) are read whole. Neither
@@ -37,7 +41,6 @@ from outreach_tui.core.days import day_start_utc, local_day
 from outreach_tui.core.recovery import (
     RECOVERING,
     GuardRules,
-    Rates,
     Verdict,
     assess,
     check_relapse,
@@ -57,6 +60,7 @@ from outreach_tui.engine.context import EngineContext
 from outreach_tui.engine.guard.actions import GuardAction, Mode, guard_rules
 from outreach_tui.engine.guard.actor import GuardActor
 from outreach_tui.engine.guard.alerts import Alert, AlertSink, send_alerts
+from outreach_tui.engine.guard.policy_burst import policy_burst_alerts
 from outreach_tui.engine.guard.rates import (
     campaign_breakdown,
     full_window_candidates,
@@ -64,6 +68,7 @@ from outreach_tui.engine.guard.rates import (
     phase_starts,
     rates_in_phase,
     summed_rates,
+    window_rates,
 )
 
 OUT_FOR_HEALTH = (MailboxPhase.PAUSED.value, MailboxPhase.QUARANTINE.value)
@@ -137,6 +142,7 @@ class Monitor:
         report.observed = [a.label for a in outcome.observed]
         report.lost = [a.label for a in outcome.lost]
         self._warn(assessment.warnings, report)
+        report.alerts += policy_burst_alerts(self.ctx, self.ctx.clock.now())
         return report
 
     def assess(self) -> Assessment:
@@ -155,8 +161,7 @@ class Monitor:
             flagged: list[tuple[Judged, Verdict]] = []
             # Full-window mailboxes: only those that may warn or pause come back.
             for figures in full_window_candidates(conn, since=since, cutoff=cutoff, rules=rules):
-                window = Rates(figures.sent, figures.bounced, figures.complaints)
-                flagged.append((figures, assess(window, rules)))
+                flagged.append((figures, assess(window_rates(figures), rules)))
             # The rest: recovering, out for health, and HEALTHY since inside the window.
             others = unsettled_mailboxes(conn, healthy_since=cutoff)
             short = [box for box in others if box.phase == MailboxPhase.HEALTHY.value]

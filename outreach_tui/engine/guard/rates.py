@@ -1,11 +1,14 @@
-"""The guard's reads of a mailbox's health: its sends, hard bounces and complaints, over the
-monitor's window or since its phase began, and which campaigns its bounces came from.
+"""The guard's reads of a mailbox's health: its attempts, failures and complaints, over the
+monitor's window or since its phase began, and which campaigns its failures came from.
 
-The rates come from the daily counters (db/repos/counters.py, scopes `mailbox`,
-`mailbox_bounce`, `mailbox_complaint`: the dispatcher counts SMTP-time hard bounces, the reply
-inbox counts DSN bounces and complaints), a few seeks on their primary key per mailbox, so
-neither the monitor's pass nor the healer's grows with the history. Only the campaign
-breakdown of failing mailboxes reads the attempt ledger, through its (mailbox_id, state) index.
+The rates come from the daily counters (db/repos/counters.py `HEALTH_SCOPES`), each event
+counted once by engine/sending/event_effects.py: sends the server accepted (`mailbox`),
+refusals at SMTP time (`mailbox_bounce`, `mailbox_policy`: attempts and failures), reports
+that came back later about accepted sends (`mailbox_bounce_report`, `mailbox_policy_report`:
+failures only, their send was counted when it was accepted) and complaints. A few seeks on
+the counters' primary key per mailbox, so neither the monitor's pass nor the healer's grows
+with the history. Only the campaign breakdown of failing mailboxes reads the attempt ledger,
+through its (mailbox_id, state) index.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from sqlalchemy import Connection
 
 from outreach_tui.core.days import local_day
 from outreach_tui.core.recovery import GuardRules, MailboxState, Rates
-from outreach_tui.core.states import AttemptState, CounterScope, ErrorClass, MailboxPhase
+from outreach_tui.core.states import AttemptState, ErrorClass, MailboxPhase
 from outreach_tui.db.repos.attempts import bounce_reports_by_campaign, outcomes_by_campaign
 from outreach_tui.db.repos.counters import (
     HEALTH_SCOPES,
@@ -53,24 +56,30 @@ def phase_starts(boxes: Sequence[MailboxPhaseRecord], tz: ZoneInfo) -> dict[str,
     }
 
 
+def phase_bases(box: MailboxPhaseRecord) -> tuple[int, ...]:
+    """What the counters of `HEALTH_SCOPES` held on the day the mailbox's phase began, before
+    it began, in their order."""
+    return (
+        int(box.phase_sent_base),
+        int(box.phase_bounced_base),
+        int(box.phase_complaint_base),
+        int(box.phase_policy_base),
+        int(box.phase_bounce_report_base),
+        int(box.phase_policy_report_base),
+    )
+
+
 def rates_in_phase(
     boxes: Sequence[MailboxPhaseRecord], sums: Mapping[tuple[str, str], int]
 ) -> dict[int, Rates]:
-    """Each mailbox's sends, bounces and complaints since its phase began, from
-    `health_counter_sums` over `phase_starts`, less what the first day held before (the
-    bases)."""
+    """Each mailbox's figures since its phase began, from `health_counter_sums` over
+    `phase_starts`, less what the first day held before (the bases)."""
     return {
         box.id: Rates(
-            sent=max(0, sums.get((CounterScope.MAILBOX, box.email), 0) - int(box.phase_sent_base)),
-            bounced=max(
-                0,
-                sums.get((CounterScope.MAILBOX_BOUNCE, box.email), 0) - int(box.phase_bounced_base),
-            ),
-            complaints=max(
-                0,
-                sums.get((CounterScope.MAILBOX_COMPLAINT, box.email), 0)
-                - int(box.phase_complaint_base),
-            ),
+            *(
+                max(0, sums.get((scope, box.email), 0) - base)
+                for scope, base in zip(HEALTH_SCOPES, phase_bases(box), strict=True)
+            )
         )
         for box in boxes
     }
@@ -88,8 +97,18 @@ def phase_rates_many(
 
 def summed_rates(sums: Mapping[tuple[str, str], int], email: str) -> Rates:
     """The mailbox's sums of `health_counter_sums` as rates (no bases taken off)."""
-    sent, bounced, complaints = (sums.get((scope, email), 0) for scope in HEALTH_SCOPES)
-    return Rates(sent, bounced, complaints)
+    return Rates(*(sums.get((scope, email), 0) for scope in HEALTH_SCOPES))
+
+
+def window_rates(figures: WindowFigures) -> Rates:
+    """A full window's figures as rates: the SMTP-time refusals and the reports come summed
+    (hard and policy together), which is all the verdict reads."""
+    return Rates(
+        sent=figures.sent,
+        bounced=figures.refused,
+        complaints=figures.complaints,
+        bounce_reports=figures.reported,
+    )
 
 
 def full_window_candidates(

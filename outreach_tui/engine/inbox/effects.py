@@ -9,6 +9,12 @@ Message-ID (or, without one, the SHA-256 of its bytes) and only moved. Storing a
 are engine/inbox/storing.py; what each kind of message does (stop the sequence, suppress,
 postpone, count a bounce or a complaint) is engine/inbox/kind_effects.py.
 
+What a message does is decided once (core/event_effects.py) from its class and whether it
+matches something this mailbox sent, then carried out by engine/sending/event_effects.py. A
+bounce or complaint that matches nothing is stored as an "unmatched report" and does nothing.
+The reply row keeps what was decided: the report's class, how it was matched, the counter it
+moved and its effects in words (the Inbox shows them).
+
 In SUGGEST mode (`[replies] mode`) the suppressions wait: the reply is marked
 `review = "pending"` and a `suppression_suggestion` event names it; the operator confirms
 or relabels it (engine/inbox/review.py). Everything else (stopping a sequence, counting a
@@ -19,15 +25,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
-from outreach_tui.db.repos.journal import AuditEntry, write_event
+from outreach_tui.core.event_effects import EffectKind, describe
+from outreach_tui.db.repos.journal import AuditEntry
 from outreach_tui.engine.context import EngineContext
 from outreach_tui.engine.inbox.kind_effects import (
     HANDLED_KINDS,
-    REVIEWED_KINDS,
     Acting,
     KindEffects,
     ReplyContext,
@@ -134,47 +141,14 @@ class ReplyEffects:
         if moved is not None:
             return moved
 
-        found = thread(conn, lookups, analysis)
+        match_days = self.settings.replies.report_match_days
+        found = thread(conn, lookups, analysis, now - timedelta(days=match_days))
         affected, attempt = found.affected, found.attempt
         kind = analysis.kind
-        # A 5.7.x refusal blames the sending mailbox, not the address: count it, suppress
-        # nothing.
-        blames_sender = kind == "bounce_hard" and analysis.sender_at_fault
-        suppressible = kind in REVIEWED_KINDS and affected is not None and not blames_sender
-        review = "pending" if self._suggest and suppressible else None
         attempt_id = attempt.id if attempt is not None else None
         subject = clean(analysis.subject, 500)
-        reply_id = store(
-            conn,
-            lookups,
-            message,
-            analysis,
-            found,
-            message_id=message_id,
-            digest=digest,
-            handled=kind in HANDLED_KINDS,
-            review=review,
-            now=now,
-        )
-        lookups.audit(
-            AuditEntry(
-                user_id=self.operator_id,
-                policy_result="reply",
-                reason=clean(
-                    f"{kind} ({analysis.classified_by}: {analysis.reason})"
-                    + (f"; unreadable: {analysis.problem}" if analysis.problem else ""),
-                    600,
-                )
-                or "",
-                at=now,
-                lead_email=affected,
-                sender_email=lookups.mailbox_email,
-                subject=subject,
-                attempt_id=attempt_id,
-            )
-        )
         context = ReplyContext(
-            reply_id=reply_id,
+            reply_id=0,  # known once stored; the decision does not need it
             kind=kind,
             lead_id=found.lead_id,
             affected=affected,
@@ -185,38 +159,53 @@ class ReplyEffects:
             subject=subject,
             return_date=analysis.return_date,
             status_code=analysis.status_code,
-            diagnostic=analysis.diagnostic,
-            sender_at_fault=blames_sender,
+            diagnostic=clean(analysis.diagnostic, 500),
+            sender_at_fault=analysis.sender_at_fault,
+            bounce_class=analysis.bounce_class,
+            delivery_status=analysis.delivery_status,
+            expired=analysis.expired,
+            match=found.match,
+            enrollment_id=attempt.campaign_lead_id if attempt is not None else None,
+            step=attempt.step_position if attempt is not None else None,
         )
-        effects = self.kinds.apply(conn, context, now, by, suppress=review is None, count=True)
-        if review is not None:
-            effects.append("suppression_suggested")
-            write_event(
-                conn,
-                kind="suppression_suggestion",
-                severity="info",
-                subject_type="reply",
-                subject_id=reply_id,
-                at=now,
-                message=f"suggest suppressing {affected}: {kind.replace('_', ' ')}",
-                data={"reply_id": reply_id, "kind": kind, "email": affected},
-            )
-            lookups.audit(
-                AuditEntry(
-                    user_id=self.operator_id,
-                    policy_result="suppression_suggested",
-                    reason=f"{kind}: waiting for the operator (suggest mode)",
-                    at=now,
-                    lead_email=affected,
-                    sender_email=lookups.mailbox_email,
-                    subject=subject,
-                    attempt_id=attempt_id,
+        effects = self.kinds.decide(conn, context, now, suggest=self._suggest)
+        suggested = any(e.kind is EffectKind.SUGGEST_SUPPRESSION for e in effects)
+        counted = next((e.scope for e in effects if e.kind is EffectKind.COUNT), None)
+        reply_id = store(
+            conn,
+            lookups,
+            message,
+            analysis,
+            found,
+            message_id=message_id,
+            digest=digest,
+            handled=kind in HANDLED_KINDS,
+            review="pending" if suggested else None,
+            now=now,
+            counted=counted.value if counted is not None else None,
+            effect=describe(effects, context.mailbox_email),
+        )
+        lookups.audit(
+            AuditEntry(
+                user_id=self.operator_id,
+                policy_result="reply",
+                reason=clean(
+                    f"{kind} ({analysis.classified_by}: {analysis.reason})"
+                    + (f"; unreadable: {analysis.problem}" if analysis.problem else "")
+                    + ("" if found.match or not found.report else "; unmatched report"),
+                    600,
                 )
+                or "",
+                at=now,
+                lead_email=affected,
+                sender_email=lookups.mailbox_email,
+                subject=subject,
+                attempt_id=attempt_id,
             )
-        return Applied(reply_id, kind, attempt_id=attempt_id, effects=tuple(effects))
+        )
+        done = self.kinds.apply(conn, replace(context, reply_id=reply_id), effects, now, by)
+        return Applied(reply_id, kind, attempt_id=attempt_id, effects=tuple(done.names))
 
     @property
     def _suggest(self) -> bool:
         return self.settings.replies.mode == "suggest"
-
-    # -- effects (also what the operator's review applies) ------------------------------------

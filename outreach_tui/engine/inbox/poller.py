@@ -22,14 +22,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from outreach_tui.config import Settings
 from outreach_tui.core.errors import ConfigError
 from outreach_tui.db.records import MailboxRecord
+from outreach_tui.db.repos.attempts_inbox import recipients_sent_since
 from outreach_tui.db.repos.journal import write_event
 from outreach_tui.db.repos.mailboxes import imap_mailboxes
 from outreach_tui.engine.context import EngineContext
@@ -52,7 +53,13 @@ log = logging.getLogger(__name__)
 class Analyser(Protocol):
     """`mail.inbound.analyse`'s shape (tests and the benchmark may pass their own)."""
 
-    def __call__(self, raw: bytes, *, fallback_date: date | None = None) -> InboundAnalysis: ...
+    def __call__(
+        self,
+        raw: bytes,
+        *,
+        fallback_date: date | None = None,
+        sent_recipients: Collection[str] = (),
+    ) -> InboundAnalysis: ...
 
 
 ClientFactory = Callable[[ImapEndpoint], ImapClient]
@@ -206,7 +213,7 @@ class Poller:
                 if index + 1 < len(pieces):
                     fetching = asyncio.ensure_future(imap.fetch(pieces[index + 1]))
                 result.fetched += len(batch)
-                analyses = await asyncio.to_thread(self._analyse_all, batch)
+                analyses = await asyncio.to_thread(self._analyse_all, batch, mailbox_id)
                 if model is not None:
                     # Outside any transaction: a slow model holds no database lock.
                     analyses = await model.refine_all(analyses)
@@ -249,12 +256,29 @@ class Poller:
         result.applied += applied
         result.duplicates += duplicates
 
-    def _analyse_all(self, batch: list[FetchedMessage]) -> list[InboundAnalysis]:
-        return [self._analyse(f.raw, f.internaldate) for f in batch]
+    def _analyse_all(self, batch: list[FetchedMessage], mailbox_id: int) -> list[InboundAnalysis]:
+        """Each message analysed; a report naming several recipients is read again knowing
+        whom this mailbox sent to lately (the parser then prefers those), read once per
+        batch and only when such a report is in it."""
+        out = [self._analyse(f.raw, f.internaldate) for f in batch]
+        ambiguous = [i for i, a in enumerate(out) if len(a.bounced_recipients) > 1]
+        if ambiguous:
+            since = self.clock.now() - timedelta(days=self.settings.replies.report_match_days)
+            with self.db.read() as conn:
+                sent = recipients_sent_since(conn, mailbox_id, since)
+            for i in ambiguous:
+                out[i] = self._analyse(batch[i].raw, batch[i].internaldate, sent)
+        return out
 
-    def _analyse(self, raw: bytes, internaldate: datetime | None) -> InboundAnalysis:
+    def _analyse(
+        self, raw: bytes, internaldate: datetime | None, sent: Collection[str] = ()
+    ) -> InboundAnalysis:
         try:
-            return self.analyse(raw, fallback_date=internaldate.date() if internaldate else None)
+            return self.analyse(
+                raw,
+                fallback_date=internaldate.date() if internaldate else None,
+                sent_recipients=sent,
+            )
         except Exception as exc:  # the contract says never; a bug must not drop a reply
             log.exception("classifier failed on a message; stored as 'other'")
             return InboundAnalysis(

@@ -18,9 +18,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import Connection
 
+from outreach_tui.core.event_effects import Match
+from outreach_tui.core.states import AttemptState
 from outreach_tui.db.repos.attempts_inbox import (
     ThreadAttempt,
     attempts_by_message_id,
@@ -39,6 +42,8 @@ from outreach_tui.mail.inbound import InboundAnalysis
 
 #: How many of our sends to one address are looked at when threading by sender and subject.
 SENT_CANDIDATES = 50
+#: Attempts the server was handed: a report can only be about one of these.
+HANDED_OVER = frozenset({AttemptState.SENT.value, AttemptState.UNKNOWN.value})
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -169,6 +174,23 @@ class ChunkLookups:
         # A bounce's subject is the MTA's own: the failed recipient alone identifies it.
         return sent[0] if analysis.bounced_recipients else None
 
+    def report_thread(
+        self, analysis: InboundAnalysis, since: datetime
+    ) -> tuple[ThreadAttempt | None, Match | None]:
+        """A report's attempt and how it was matched: one of our Message-IDs it quotes (the
+        returned headers, X-Original-Message-ID, In-Reply-To, References, a provider's JSON),
+        else a recipient it names that this mailbox sent to since `since` (the newest such
+        send). (None, None): it matches nothing this mailbox sent, and is not believed."""
+        for candidate in thread_ids(analysis):
+            found = self.attempts_by_message_id.get(candidate)
+            if found is not None and found.state in HANDED_OVER:
+                return found, "message_id"
+        for address in fallback_addresses(analysis):
+            for row in self.sent_to.get(address, ()):  # newest first
+                if row.sent_at is not None and row.sent_at >= since:
+                    return row, "recipient"
+        return None, None
+
     def lead_id(self, conn: Connection, email: str) -> int | None:
         if email not in self.lead_ids:  # not foreseen by `load`: ask
             self.lead_ids[email] = lead_id_by_email(conn, email)
@@ -197,9 +219,10 @@ def _by_id(found: tuple[str, StoredReply]) -> int:
 
 
 def thread_ids(analysis: InboundAnalysis) -> list[str]:
-    """Our Message-IDs a message names: a report's quoted one, In-Reply-To, References
-    (newest first), bracketed as our attempts store them."""
+    """Our Message-IDs a message names: a report's quoted ones (most reliable first),
+    In-Reply-To, References (newest first), bracketed as our attempts store them."""
     wanted = [
+        *(bracketed(x) for x in analysis.report_message_ids),
         bracketed(analysis.original_message_id),
         bracketed(analysis.in_reply_to),
         *(bracketed(x) for x in reversed(analysis.references)),

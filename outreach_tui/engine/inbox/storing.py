@@ -4,9 +4,12 @@ A message is stored once. Its reply row is unique by where it sits (mailbox, fol
 UIDVALIDITY, UID): a message found there already is a duplicate (`already_here`). One
 already stored under another location (a re-scan after a UIDVALIDITY change, or a copy) is
 recognised by its Message-ID (or, without one, the SHA-256 of its bytes) and only moved
-(`move_if_stored`). Threading (`thread`) finds our attempt by the Message-IDs the message
-names (a report's quoted one, In-Reply-To, References), else by its sender (a bounce: its
-failed recipient) and subject, and the lead and address its effects are about. What the
+(`move_if_stored`). Threading (`thread`) finds our attempt and the lead and address its
+effects are about: a person's reply by the Message-IDs it names (In-Reply-To, References),
+else by its sender and subject; a report (bounce, complaint, delivery report) only by what
+matches something this mailbox was handed to send: one of our Message-IDs it quotes, else a
+recipient it names that this mailbox sent to within `[replies] report_match_days`. A report
+that matches nothing is tied to no attempt and no lead: an "unmatched report". What the
 message then does is engine/inbox/effects.py; everything here runs in the caller's
 transaction, with the chunk's lookups (engine/inbox/reply_lookups.py).
 """
@@ -21,6 +24,7 @@ from email.utils import parsedate_to_datetime
 
 from sqlalchemy import Connection
 
+from outreach_tui.core.event_effects import REPORT_KINDS, Match
 from outreach_tui.db.repos.attempts_inbox import ThreadAttempt
 from outreach_tui.db.repos.replies import NewReply, StoredReply, insert_reply, move_reply
 from outreach_tui.engine.inbox.reply_lookups import ChunkLookups, clean
@@ -55,11 +59,14 @@ class Applied:
 @dataclass(frozen=True, slots=True)
 class Thread:
     """Whom a message is about: our attempt it answers (None: threaded to none), the
-    address its effects concern, and that address's lead."""
+    address its effects concern, that address's lead, and for a report how it was matched
+    to a send of this mailbox (None: unmatched; it then has no attempt and no lead)."""
 
     attempt: ThreadAttempt | None
     affected: str | None
     lead_id: int | None
+    match: Match | None = None
+    report: bool = False
 
 
 def base_subject(subject: str | None) -> str:
@@ -99,7 +106,25 @@ def move_if_stored(
     return Applied(seen.id, seen.classification, duplicate=True)
 
 
-def thread(conn: Connection, lookups: ChunkLookups, analysis: InboundAnalysis) -> Thread:
+def is_report(analysis: InboundAnalysis) -> bool:
+    """A report about a send (a bounce, a complaint, a delivery report), not a reply."""
+    return analysis.kind in REPORT_KINDS or analysis.delivery_status is not None
+
+
+def thread(
+    conn: Connection, lookups: ChunkLookups, analysis: InboundAnalysis, match_since: datetime
+) -> Thread:
+    """Our attempt a message is about. A person's reply: by the Message-IDs it names, else
+    by its sender and subject. A report: only what matches something this mailbox sent
+    (`ChunkLookups.report_thread`, recipients sent to since `match_since`); an unmatched
+    one is tied to no attempt and no lead."""
+    if is_report(analysis):
+        attempt, match = lookups.report_thread(analysis, match_since)
+        affected = affected_email(analysis, attempt)
+        lead_id = attempt.lead_id if attempt is not None else None
+        if lead_id is None and affected and match is not None:
+            lead_id = lookups.lead_id(conn, affected)
+        return Thread(attempt, affected, lead_id, match, report=True)
     attempt = lookups.thread(analysis, base_subject)
     affected = affected_email(analysis, attempt)
     lead_id = attempt.lead_id if attempt is not None else None
@@ -120,6 +145,8 @@ def store(
     handled: bool,
     review: str | None,
     now: datetime,
+    counted: str | None = None,
+    effect: str | None = None,
 ) -> int:
     """The reply row (sender-controlled strings cleaned and cut to their columns); later
     copies in the chunk find it. Its id."""
@@ -148,6 +175,12 @@ def store(
             affected_email=found.affected,
             digest=digest,
             review=review,
+            bounce_class=analysis.bounce_class,
+            delivery_status=analysis.delivery_status,
+            expired=analysis.expired,
+            report_match=(found.match or "unmatched") if found.report else None,
+            counted=counted,
+            effect=clean(effect, 300),
         ),
     )
     location = (message.folder, message.uidvalidity, message.uid)

@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 
 from outreach_tui.core.errors import InputError
 from outreach_tui.core.region import parent_domains
+from outreach_tui.core.screen_text import control_character, control_problem, printable
 from outreach_tui.core.states import EnrollmentState, LeadStatus
 from outreach_tui.db.database import Database
 from outreach_tui.db.records import LeadRecord
@@ -141,8 +142,8 @@ def ingest_leads(
         if isinstance(row, RejectedRow):
             report.reject(location, row.reason)
             continue
-        joined = "\x1f".join(row.values())
-        if "\x00" in joined or "\r" in joined or "\n" in joined:
+        # NUL, a line break, ESC or any other C0/C1 control (tab aside): refused with the line.
+        if control_character("\t".join(row.values())):
             report.reject(location, _unsafe_reason(row))
             continue
         lead = template.copy()
@@ -202,10 +203,8 @@ def ingest_leads(
 
 def _unsafe_reason(row: Mapping[str, str]) -> str:
     for key, value in row.items():
-        if "\x00" in value:
-            return f"{column_name(key)}: contains a NUL character"
-        if "\r" in value or "\n" in value:
-            return f"{column_name(key)}: contains a line break"
+        if problem := control_problem(value):
+            return f"{printable(column_name(key))}: {problem}"
     return "contains a control character"  # pragma: no cover - the caller found one
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from outreach_tui.core.addresses import normalize_address, normalize_domain
 from outreach_tui.core.errors import InputError
+from outreach_tui.core.screen_text import printable
 from outreach_tui.core.states import SuppressionKind
 from outreach_tui.db.records import SuppressionRecord
 from outreach_tui.db.repos.journal import write_audit
@@ -106,7 +107,10 @@ class SuppressionService:
                     try:
                         if "\x00" in raw:
                             raise InputError("contains a NUL character")
-                        entries.append((*parse_entry(raw, kind or None), clean.get("reason", "")))
+                        # A control character in the reason costs the row nothing (the
+                        # address is suppressed all the same): it is replaced, not refused.
+                        reason = printable(clean.get("reason", ""))
+                        entries.append((*parse_entry(raw, kind or None), reason))
                     except InputError as exc:
                         report.errors.append(f"{path}:{line}: {exc}")
         except UnicodeDecodeError as exc:

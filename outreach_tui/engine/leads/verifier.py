@@ -258,7 +258,8 @@ class Verifier:
         if known is not None and len(local) <= 64 and len(given) <= 254 and _DOT_ATOM.match(local):
             return known, f"{local}@{known}", False
         try:
-            parsed = validate_email(given, check_deliverability=False)
+            # strict: a local part over 64 characters (RFC 5321) is invalid syntax too.
+            parsed = validate_email(given, check_deliverability=False, strict=True)
         except EmailNotValidError as exc:
             return VerificationResult.of(given, V.INVALID_SYNTAX, str(exc))
         ascii_domain = parsed.ascii_domain.lower()

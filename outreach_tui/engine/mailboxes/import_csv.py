@@ -19,6 +19,7 @@ from outreach_tui.config import MailboxSettings
 from outreach_tui.core.addresses import normalize_address
 from outreach_tui.core.days import local_day
 from outreach_tui.core.errors import InputError
+from outreach_tui.core.screen_text import control_problem
 from outreach_tui.db.database import Database
 from outreach_tui.db.repos.views_mailboxes import MailboxListing, mailbox_listing
 from outreach_tui.engine.clock import Clock
@@ -125,8 +126,8 @@ def _validate(
     problems: list[str] = []
     for column, raw in row.items():
         value = raw.strip()
-        if any(c in value for c in ("\x00", "\r", "\n")):
-            problems.append(f"{where}: {column}: contains a line break or NUL character")
+        if problem := control_problem(value):
+            problems.append(f"{where}: {column}: {problem}")
         elif value:
             values[column] = value
     if "email" in values:

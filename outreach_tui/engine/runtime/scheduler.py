@@ -8,6 +8,8 @@
     monitor        [scheduler] monitor_seconds    bounce and complaint rates; the heap trim
     heal           [scheduler] heal_seconds       the recovery pipeline
     dns-check      [scheduler] dns_check_hours    sending domains' DNS ([dns] health_checks)
+    webhooks       [webhooks] interval_seconds    the outbound webhooks' outbox (receivers set)
+    heartbeat      every 30 s                     this process in `worker_process` (/health)
 
 The scheduler keeps no state of its own: the queue's truth is the database, and the jobs
 are registered anew from the settings every time a process starts (APScheduler's default
@@ -33,6 +35,9 @@ from outreach_tui.engine.runtime.heap import HeapTrimmer
 log = logging.getLogger(__name__)
 
 Job = Callable[[], Awaitable[object]]
+
+#: How often a process running the jobs says it is alive (/health shows the age).
+HEARTBEAT_SECONDS = 30.0
 
 
 class EngineJobs:
@@ -93,6 +98,16 @@ class EngineJobs:
             await self.engine.dns_health.check_all()
         await self._run_hooks("dns")
 
+    async def webhooks(self) -> None:
+        """Mark campaigns whose every lead reached a final state finished, then queue new
+        events for the outbound webhooks and deliver what is due (engine/runtime/outbox.py;
+        no deliveries when no receiver is configured)."""
+        await asyncio.to_thread(self.engine.campaigns.refresh_finished)
+        await self.engine.automation.run_outbox()
+
+    async def heartbeat(self) -> None:
+        await asyncio.to_thread(self.engine.automation.heartbeat)
+
     def all(self) -> dict[str, tuple[Job, float]]:
         """Job id → (coroutine function, interval in seconds)."""
         s = self.engine.settings.scheduler
@@ -104,6 +119,8 @@ class EngineJobs:
             "monitor": (self.monitor, s.monitor_seconds),
             "heal": (self.heal, s.heal_seconds),
             "dns-check": (self.dns_check, s.dns_check_hours * 3600),
+            "webhooks": (self.webhooks, self.engine.settings.webhooks.interval_seconds),
+            "heartbeat": (self.heartbeat, HEARTBEAT_SECONDS),
         }
 
     async def stop(self, scheduler: AsyncIOScheduler) -> None:
@@ -115,6 +132,7 @@ class EngineJobs:
         async with self.dispatch_lock:
             pass
         scheduler.shutdown(wait=False)
+        await asyncio.to_thread(self.engine.automation.leave)
         # Alerts still being delivered run on this loop: let them finish before it closes.
         await self.engine.alerts.drain()
 

@@ -180,6 +180,8 @@ class AttemptStore:
             postal_address=request.postal_address,
             lead_email=lead.email,
             lead_status=lead.status,
+            lead_first_name=lead.first_name,
+            lead_last_name=lead.last_name,
         )
         return Prepared(attempt, mailbox, decision)
 

@@ -18,21 +18,27 @@ A campaign file, in full (README shows it too):
     subject = "{Quick|Short} question about {{company}}"
     body = "Hi {{first_name|there}}, ..."
     [[steps]]
-    delay_days = 3
+    delay_days = 3                      # days after the previous step, 0 to 365
     body = "Just bumping this up."      # no subject: threaded "Re:" of step 1
+
+Numbers and texts have bounds (steps at most 50, a subject 500 characters, a body 100,000),
+checked when the file is loaded: an error names the key (`steps[2].delay_days: must be
+between 0 and 365`).
 """
 
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from outreach_tui.core.addresses import normalize_address
+from outreach_tui.core.bounds import MAX_STEP_DELAY_DAYS, Range
 from outreach_tui.core.errors import InputError
+from outreach_tui.core.keys import key_path
 from outreach_tui.core.states import CampaignStatus
 from outreach_tui.core.templates import check_template
 from outreach_tui.core.window import SendWindow
@@ -47,7 +53,7 @@ from outreach_tui.db.repos.campaigns import (
     mark_campaigns_finished,
     set_campaign_status,
 )
-from outreach_tui.db.repos.journal import write_audit
+from outreach_tui.db.repos.journal import write_audit, write_event
 from outreach_tui.db.repos.mailboxes import mailbox_emails_among
 from outreach_tui.engine.context import EngineContext
 
@@ -62,14 +68,25 @@ __all__ = [
 ]
 
 
+#: How far a campaign file may go: a sequence, its texts, its mailboxes.
+MAX_STEPS = 50
+MAX_SUBJECT_CHARS = 500
+MAX_BODY_CHARS = 100_000
+MAX_CAMPAIGN_MAILBOXES = 1_000
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Every number has a range (core/bounds.py): a delay beyond any date would only fail
+    # after the server accepted the message.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class WindowSpec(_Strict):
-    days: list[str] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
-    start: str = "09:00"
-    end: str = "17:00"
+    days: list[str] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], max_length=7
+    )
+    start: str = Field("09:00", max_length=5)
+    end: str = Field("17:00", max_length=5)
 
     @model_validator(mode="after")
     def _parses(self) -> WindowSpec:
@@ -81,9 +98,10 @@ class WindowSpec(_Strict):
 
 
 class StepSpec(_Strict):
-    subject: str | None = None
-    body: str
-    delay_days: float = Field(0, ge=0)
+    subject: str | None = Field(None, max_length=MAX_SUBJECT_CHARS)
+    body: str = Field(max_length=MAX_BODY_CHARS)
+    delay_days: Annotated[float, Range(0, MAX_STEP_DELAY_DAYS)] = 0
+    """Days after the previous step went out (0 to 365)."""
 
     @field_validator("subject", "body")
     @classmethod
@@ -99,13 +117,13 @@ class StepSpec(_Strict):
 class CampaignSpec(_Strict):
     name: str = Field(min_length=1, max_length=200)
     approval: Literal["auto", "manual"] = "auto"
-    mailboxes: list[str] | None = None
-    timezone: str = "recipient"
-    default_timezone: str = "UTC"
-    postal_address: str | None = None
+    mailboxes: list[str] | None = Field(None, max_length=MAX_CAMPAIGN_MAILBOXES)
+    timezone: str = Field("recipient", max_length=100)
+    default_timezone: str = Field("UTC", max_length=100)
+    postal_address: str | None = Field(None, max_length=500)
     stop_on_company_reply: bool = False
     window: WindowSpec = Field(default_factory=WindowSpec)
-    steps: list[StepSpec] = Field(min_length=1)
+    steps: list[StepSpec] = Field(min_length=1, max_length=MAX_STEPS)
 
     @field_validator("timezone", "default_timezone")
     @classmethod
@@ -154,9 +172,7 @@ def load_campaign_file(path: Path) -> CampaignSpec:
     except ValidationError as exc:
         lines = [f"{path}: invalid campaign:"]
         for err in exc.errors():
-            key = ""
-            for part in err["loc"]:
-                key += f"[{part + 1}]" if isinstance(part, int) else (f".{part}" if key else part)
+            key = key_path(err["loc"], first_index=1)
             message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
             lines.append(f"  {key or '(top level)'}: {message.removeprefix('Value error, ')}")
         raise InputError("\n".join(lines)) from None
@@ -261,5 +277,14 @@ class CampaignService:
                         policy_result="campaign_finished",
                         reason=f"campaign {name!r} finished: every lead reached a final state",
                         at=now,
+                    )
+                    # The console's journal and the outbound webhooks (campaign.finished).
+                    write_event(
+                        conn,
+                        kind="campaign_finished",
+                        message=f"campaign {name!r} finished: every lead reached a final state",
+                        at=now,
+                        subject_type="campaign",
+                        data={"campaign": name},
                     )
         return names

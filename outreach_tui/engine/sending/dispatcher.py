@@ -25,15 +25,8 @@ from functools import partial
 
 from sqlalchemy import Connection
 
-from outreach_tui.core.days import local_day
 from outreach_tui.core.rotation import pacing_gap
-from outreach_tui.core.states import (
-    CampaignStatus,
-    CounterScope,
-    EnrollmentState,
-    ErrorClass,
-    LeadStatus,
-)
+from outreach_tui.core.states import CampaignStatus, EnrollmentState, LeadStatus
 from outreach_tui.db.records import AttemptToSend, MailboxRecord
 from outreach_tui.db.repos import leases as lease_rows
 from outreach_tui.db.repos.attempts_sending import (
@@ -42,7 +35,6 @@ from outreach_tui.db.repos.attempts_sending import (
     next_due_at,
     reschedule_attempt,
 )
-from outreach_tui.db.repos.counters import increment_counter
 from outreach_tui.db.repos.mailboxes import mailboxes_by_id
 from outreach_tui.engine.context import EngineContext
 from outreach_tui.engine.sending import leases
@@ -331,24 +323,8 @@ class Dispatcher:
                 mailbox_id=mailbox.id,
                 sent_at=now,
             )
-        elif status == "failed":
-            if outcome.error_class is ErrorClass.HARD_BOUNCE:
-                increment_counter(
-                    conn,
-                    CounterScope.MAILBOX_BOUNCE,
-                    mailbox.email,
-                    local_day(now, self.settings.tz),
-                )
-                if enrollment is not None:
-                    stop_lead(
-                        conn,
-                        lead_id=item.lead_id,
-                        reason="hard bounce",
-                        operator_id=self.operator_id,
-                        now=now,
-                    )
-            elif enrollment is not None:
-                stop_enrollment(conn, enrollment, f"send failed: {outcome.message}", now)
+        # A `failed` send's effects (suppress, stop, count against the mailbox) were the
+        # outcome recorder's, through engine/sending/event_effects.py, in this transaction.
         elif status == "blocked" and enrollment is not None:
             stop_enrollment(conn, enrollment, f"blocked: {outcome.message}", now)
         elif status == "unknown" and enrollment is not None:

@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 
 from outreach_tui.config import Settings
 from outreach_tui.core.days import local_day
+from outreach_tui.core.recovery import Rates
 from outreach_tui.core.rotation import MailboxCandidate
 from outreach_tui.core.states import CounterScope, MailboxPhase
 from outreach_tui.core.warmup import WarmupRamp, effective_daily_limit
@@ -160,8 +161,12 @@ def load_pool(conn: Connection, *, now: datetime, settings: Settings) -> dict[in
                 )
             limit = limit_or_none
         sent_today = int(row.sent_today)
-        bounced_recent = int(row.bounced_recent)
-        attempted = int(row.sent_recent) + bounced_recent
+        # Rates as the monitor reads them: failures over attempts, each event counted once.
+        recent = Rates(
+            sent=int(row.sent_recent),
+            bounced=int(row.refused_recent),
+            bounce_reports=int(row.reported_recent),
+        )
         open_now = int(row.open_attempts)
         candidate = MailboxCandidate(
             id=row.id,
@@ -170,7 +175,7 @@ def load_pool(conn: Connection, *, now: datetime, settings: Settings) -> dict[in
             daily_limit=limit,
             available_at=row.next_send_at,
             last_sent_at=row.last_sent_at,
-            bounce_rate=bounced_recent / attempted if attempted else 0.0,
+            bounce_rate=recent.bounce_rate,
             yellow_today=int(row.yellow_today),
         )
         pool[row.id] = PoolMailbox(row, candidate, blocked, sent_today, open_now)

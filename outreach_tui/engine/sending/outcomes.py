@@ -5,8 +5,12 @@ Nothing is consumed until the server's final 250: then the attempt becomes `sent
 idempotency key is recorded, a `new` lead becomes `contacted`, the mailbox is stamped and
 the caps' counters move (last, so that on PostgreSQL the operator's cap lock is held only
 for the counters and the COMMIT). A failure's effects depend on its class: an unknown
-outcome is never resent, a hard bounce suppresses the address, a refused message fails, and
-the rest retry with backoff (core/retry.py) until they expire.
+outcome is never resent; a final refusal fails the attempt, and what it does to the address,
+the lead, its sequence and the mailbox's counters (a hard bounce suppresses and counts, a
+policy refusal counts and never suppresses, a soft one counts a soft-bounce day) is
+core/event_effects.py's decision, carried out by engine/sending/event_effects.py, for
+campaign steps and one-off sends alike; the rest retry with backoff (core/retry.py) until
+they expire.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from outreach_tui.core.days import local_day
+from outreach_tui.core.event_effects import REFUSALS, SendRefusal, decide, refusal_class
 from outreach_tui.core.retry import next_retry_at
 from outreach_tui.core.states import AttemptState, ErrorClass
 from outreach_tui.db.records import AttemptRecord, AttemptToSend, MailboxRecord
@@ -23,13 +28,13 @@ from outreach_tui.db.repos.attempts import record_idempotency
 from outreach_tui.db.repos.attempts_sending import mark_attempt_sent, record_attempt_failure
 from outreach_tui.db.repos.counters import consume_caps
 from outreach_tui.db.repos.journal import write_event
-from outreach_tui.db.repos.leads import mark_bounced, mark_contacted
+from outreach_tui.db.repos.leads import mark_contacted
 from outreach_tui.db.repos.mailboxes import stamp_mailbox
-from outreach_tui.db.repos.suppression import add_suppression
 from outreach_tui.engine.context import EngineContext
 from outreach_tui.engine.sending.cap_locks import CapLockChooser
+from outreach_tui.engine.sending.event_effects import EventEffects, EventSubject
 from outreach_tui.engine.sending.values import AfterSend, SendOutcome
-from outreach_tui.mail.smtp import DeliveryResult
+from outreach_tui.mail.smtp import SECRET_UNREADABLE, DeliveryResult
 
 #: What the operator reads for each failure class: a short sentence, no server detail.
 SHORT_MESSAGES: dict[ErrorClass, str] = {
@@ -43,19 +48,23 @@ SHORT_MESSAGES: dict[ErrorClass, str] = {
     ErrorClass.UNKNOWN_OUTCOME: "outcome unknown (connection lost after sending); not resent",
     ErrorClass.INVALID_MESSAGE: "message refused before sending",
     ErrorClass.EXPIRED: "gave up after retrying for too long",
+    ErrorClass.UNDELIVERED: "accepted, then returned undelivered",
 }
 
 
 class OutcomeRecorder:
-    def __init__(self, ctx: EngineContext, *, cap_locks: CapLockChooser) -> None:
+    def __init__(
+        self, ctx: EngineContext, *, cap_locks: CapLockChooser, events: EventEffects
+    ) -> None:
         """`cap_locks`: whether the operator's cap lock is taken shared when the counters
-        move (PostgreSQL; inert on SQLite)."""
+        move (PostgreSQL; inert on SQLite); `events` carries out what a refusal does."""
         self.settings = ctx.settings
         self.clock = ctx.clock
         self.operator_id = ctx.operator_id
         self.retry_rules = ctx.settings.retry.rules()
         self.shared = ctx.db.shared
         self._cap_locks = cap_locks
+        self._events = events
 
     def record(
         self,
@@ -129,6 +138,31 @@ class OutcomeRecorder:
             shared=self.shared and self._cap_locks.operator_shared(day),
         )
 
+    def _refused(
+        self, conn: Connection, attempt: AttemptRecord, mailbox: MailboxRecord,
+        refusal: SendRefusal, now: datetime,
+    ) -> None:  # fmt: skip
+        """What a final refusal does (core/event_effects.py): the address, the lead, its
+        sequence and the mailbox's counters, for campaign steps and one-off sends alike."""
+        klass = refusal.bounce_class
+        address = attempt.recipient_email
+        context = self._events.context(
+            conn, mailbox=mailbox.email, address=address, matched="attempt", has_lead=True,
+            now=now, soft=klass == "soft",
+        )  # fmt: skip
+        subject = EventSubject(
+            source=f"bounce:attempt:{attempt.id}", kind=klass or refusal.error_class.value,
+            mailbox_email=mailbox.email, mailbox_id=mailbox.id, address=address,
+            lead_id=attempt.lead_id, attempt_id=attempt.id,
+            enrollment_id=attempt.campaign_lead_id, step=attempt.step_position,
+            subject=attempt.subject,
+            status_code=str(refusal.code) if refusal.code is not None else None,
+            diagnostic=refusal.text[:500] or None, host=mailbox.smtp_host,
+        )  # fmt: skip
+        self._events.apply(
+            conn, decide(refusal, context), subject, now, operator_id=self.operator_id
+        )
+
     def _record_failure(
         self,
         conn: Connection,
@@ -163,50 +197,59 @@ class OutcomeRecorder:
                 "not resent",
             )  # fmt: skip
             return SendOutcome("unknown", SHORT_MESSAGES[error_class], error_class=error_class)
-        if error_class is ErrorClass.HARD_BOUNCE:
-            set_attempt(AttemptState.FAILED)
-            add_suppression(
-                conn, kind="address", value=attempt.recipient_email,
-                reason=f"hard bounce: {result.code} {result.response}"[:300],
-                source=f"bounce:attempt:{attempt.id}", at=now, created_by=self.operator_id,
+        if error_class in (*REFUSALS, ErrorClass.INVALID_MESSAGE):
+            # The words decide the class (a "552 5.2.2 mailbox full" at RCPT is no hard bounce).
+            klass = refusal_class(error_class, result.code, result.response or "")
+            stored = (
+                ErrorClass.HARD_BOUNCE
+                if klass == "hard"
+                else ErrorClass.REJECTED_MESSAGE
+                if error_class is ErrorClass.HARD_BOUNCE
+                else error_class
+            )
+            refusal = SendRefusal(
+                error_class, result.code, result.response or "",
+                failed_reason=f"send failed: {SHORT_MESSAGES[stored]}",
             )  # fmt: skip
-            mark_bounced(conn, attempt.lead_id, now)
-            write_event(
-                conn, kind="hard_bounce", severity="warning", subject_type="mailbox",
-                subject_id=mailbox.id, at=now,
-                message=f"{attempt.recipient_email} rejected by the server ({result.code}); "
-                "suppressed",
-                data={"attempt_id": attempt.id, "code": result.code},
-            )  # fmt: skip
-            return SendOutcome("failed", SHORT_MESSAGES[error_class], error_class=error_class)
-        if error_class in (ErrorClass.REJECTED_MESSAGE, ErrorClass.INVALID_MESSAGE):
-            set_attempt(AttemptState.FAILED)
-            write_event(
-                conn, kind="message_rejected", severity="warning", subject_type="mailbox",
-                subject_id=mailbox.id, at=now,
-                message=f"message to {attempt.recipient_email} refused ({result.code})",
-                data={"attempt_id": attempt.id, "code": result.code},
-            )  # fmt: skip
-            return SendOutcome("failed", SHORT_MESSAGES[error_class], error_class=error_class)
+            set_attempt(AttemptState.FAILED, stored)
+            if klass != "hard" and klass != "policy":
+                write_event(
+                    conn, kind="message_rejected", severity="warning", subject_type="mailbox",
+                    subject_id=mailbox.id, at=now,
+                    message=f"message to {attempt.recipient_email} refused ({result.code})",
+                    data={"attempt_id": attempt.id, "code": result.code},
+                )  # fmt: skip
+            self._refused(conn, attempt, mailbox, refusal, now)
+            return SendOutcome("failed", SHORT_MESSAGES[stored], error_class=stored)
 
         # Transient, or the mailbox's fault: nothing consumed, retried with backoff.
+        short = SHORT_MESSAGES[error_class]
+        if result.response == SECRET_UNREADABLE:
+            # Nothing was connected; the detail names the secret's key and file or variable
+            # (never its value), which is what the operator has to fix.
+            short = f"{SECRET_UNREADABLE}: {detail}"
         if error_class.counts_against_mailbox:
             write_event(
                 conn, kind="mailbox_health", severity="critical"
                 if error_class in (ErrorClass.AUTH, ErrorClass.TLS) else "warning",
                 subject_type="mailbox", subject_id=mailbox.id, at=now,
-                message=f"{mailbox.email}: {SHORT_MESSAGES[error_class]}",
+                message=f"{mailbox.email}: {short}",
                 data={"error_class": error_class.value, "attempt_id": attempt.id},
             )  # fmt: skip
         retries = attempt.retry_count + 1
         retry_at = next_retry_at(self.retry_rules, retries, attempt.first_tried_at or now, now)
         if retry_at is None:
             set_attempt(AttemptState.FAILED, ErrorClass.EXPIRED, retry_count=retries)
+            expired = SendRefusal(
+                ErrorClass.EXPIRED, result.code, response,
+                failed_reason=f"send failed: {SHORT_MESSAGES[ErrorClass.EXPIRED]}",
+            )  # fmt: skip
+            self._refused(conn, attempt, mailbox, expired, now)
             return SendOutcome(
                 "failed", SHORT_MESSAGES[ErrorClass.EXPIRED], error_class=ErrorClass.EXPIRED
             )
         set_attempt(AttemptState.APPROVED, retry_count=retries, next_attempt_at=retry_at)
         return SendOutcome(
-            "retry", SHORT_MESSAGES[error_class], error_class=error_class,
+            "retry", short, error_class=error_class,
             next_attempt_at=retry_at,
         )  # fmt: skip

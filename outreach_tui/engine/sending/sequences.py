@@ -8,10 +8,11 @@ are used from there as they are) and db/repos/attempts_planned.py.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Connection
 
+from outreach_tui.core.bounds import days_later
 from outreach_tui.core.states import EnrollmentState, LeadStatus
 from outreach_tui.db.repos.attempts_planned import UNSENT_STATES, unsent_attempts, withdraw_attempts
 from outreach_tui.db.repos.enrollments import (
@@ -65,7 +66,9 @@ def advance_after_send(
         state = EnrollmentState.FINISHED.value
     else:
         state = EnrollmentState.ACTIVE.value
-        next_due_at = sent_at + timedelta(days=progress.next_delay_days)
+        # Clamped: the message has gone out, so a stored delay beyond any date (written
+        # before campaign files had bounds) must not stop this send from being recorded.
+        next_due_at = days_later(sent_at, progress.next_delay_days)
     advance_enrollment(
         conn,
         enrollment_id=enrollment_id,

@@ -1,7 +1,9 @@
 """Why is this lead not being written to, and what will go out next?
 
 `why` names the gate holding each of a lead's sequences: suppression, final status, health,
-campaign paused, window, caps, mailbox phase or gap, approval waiting, sequence finished.
+campaign paused, window, caps, mailbox phase or gap, approval waiting, sequence finished or
+held; and what came back about the lead's sends (bounces, policy refusals, soft-bounce days,
+complaints: engine/views/lead_history.py).
 `forecast` (engine/views/forecast.py) replays the dispatcher's rules over the next hours
 without sending or writing anything.
 """
@@ -39,6 +41,7 @@ from outreach_tui.engine.sending.mailbox_pool import PoolMailbox, load_pool
 from outreach_tui.engine.sending.pipeline import SendPipeline
 from outreach_tui.engine.sending.planner import CampaignPlan, load_campaigns, render_step
 from outreach_tui.engine.views.forecast import ForecastRow, forecast
+from outreach_tui.engine.views.lead_history import lead_history
 
 __all__ = ["Explainer", "ForecastRow", "WhyLine"]
 
@@ -46,8 +49,8 @@ __all__ = ["Explainer", "ForecastRow", "WhyLine"]
 @dataclass(frozen=True, slots=True)
 class WhyLine:
     gate: str
-    """suppression, lead, health, campaign, sequence, approval, schedule, window, mailbox,
-    cap, lease, enrollment"""
+    """suppression, lead, history, health, campaign, sequence, approval, schedule, window,
+    mailbox, cap, lease, enrollment"""
     campaign: str | None
     message: str
 
@@ -106,6 +109,10 @@ class Explainer:
                         "outreach-tui leads verify)",
                     )
                 )
+            lines += [
+                WhyLine("history", campaign, message)
+                for campaign, message in lead_history(conn, lead, self.settings)
+            ]
             enrollments = lead_enrollments(conn, lead.id)
             if not enrollments:
                 lines.append(
@@ -144,6 +151,9 @@ class Explainer:
         if enr.state == EnrollmentState.STOPPED.value:
             return [*out, WhyLine("sequence", name, f"sequence stopped: {enr.stop_reason}")]
         if enr.state == EnrollmentState.HELD.value:
+            if enr.stop_reason and "never arrived" in enr.stop_reason:
+                # Held by a report (core/event_effects.py): its message was returned.
+                return [*out, WhyLine("sequence", name, f"held: {enr.stop_reason}")]
             return [
                 *out,
                 WhyLine(

@@ -11,8 +11,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from outreach_tui.core.days import day_start_utc, local_day
+from outreach_tui.core.recovery import Rates
 from outreach_tui.core.states import AttemptState, CounterScope, MailboxPhase
 from outreach_tui.core.warmup import PoolMember
+from outreach_tui.db.repos.counters import HEALTH_SCOPES
 from outreach_tui.db.repos.views_dashboard import (
     Dashboard,
     EventRow,
@@ -122,23 +124,25 @@ class Queries:
         now = self.ctx.clock.now()
         today = local_day(now, self.ctx.tz)
         first = today - timedelta(days=SPARK_DAYS - 1)
+        # The rates over the monitor's window (7 local days by default), as the monitor reads.
+        window = [today - timedelta(days=i) for i in range(self.ctx.settings.monitor.window_days)]
         with self.ctx.db.read() as conn:
             pool = load_pool(conn, now=now, settings=self.ctx.settings)
-            per_day = pane_counters_since(conn, first)
+            per_day = pane_counters_since(conn, min(first, window[-1]))
             recovery = mailbox_recovery(conn)
-        week = [today - timedelta(days=i) for i in range(7)]
         rows = []
         for box in sorted(pool.values(), key=lambda b: b.row.email):
             email = box.row.email
             sent: dict[date, int] = per_day.get((CounterScope.MAILBOX, email), {})
-            sent_week = sum(sent.get(d, 0) for d in week)
-            bounced = sum(
-                per_day.get((CounterScope.MAILBOX_BOUNCE, email), {}).get(d, 0) for d in week
+            # The monitor's figures over its window (core.recovery.Rates): failures (hard
+            # and policy, at SMTP time and reported later) over attempts (accepted sends and
+            # SMTP-time refusals), each event counted once.
+            rates = Rates(
+                *(
+                    sum(per_day.get((scope, email), {}).get(d, 0) for d in window)
+                    for scope in HEALTH_SCOPES
+                )
             )
-            complained = sum(
-                per_day.get((CounterScope.MAILBOX_COMPLAINT, email), {}).get(d, 0) for d in week
-            )
-            attempted = sent_week + bounced
             guard = recovery.get(box.row.id)
             rows.append(
                 MailboxRow(
@@ -147,8 +151,8 @@ class Queries:
                     phase=box.row.phase,
                     sent_today=box.sent_today,
                     limit_today=box.candidate.daily_limit,
-                    bounce_rate=bounced / attempted if attempted else 0.0,
-                    complaint_rate=complained / sent_week if sent_week else 0.0,
+                    bounce_rate=rates.bounce_rate,
+                    complaint_rate=rates.complaints / rates.sent if rates.sent else 0.0,
                     resilience=int(box.row.resilience_score),
                     spark=tuple(sent.get(first + timedelta(days=i), 0) for i in range(SPARK_DAYS)),
                     verify_tls=bool(box.row.verify_tls),

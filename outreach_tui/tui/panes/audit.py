@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.content import Content
 from textual.widgets import DataTable, Static
 
 from outreach_tui.engine import AuditRow, ConsoleEngine, EventRow, InProcessRuntime, Page
 from outreach_tui.tui.panes.paged import PAGE_SIZE, PagedPane
-from outreach_tui.tui.widgets.format import clip, day_time, severity_style
+from outreach_tui.tui.widgets.format import clip, day_time, plain, severity_style
 from outreach_tui.tui.widgets.keyed_table import Cell, KeyedTable, Row
 
 
@@ -35,9 +36,9 @@ class AuditPane(PagedPane):
         yield KeyedTable(["When", "Who", "Result", "Lead", "Reason"], id="audit-table")
         yield Static(id="audit-detail", classes="detail")
 
-    def page_title(self) -> str:
+    def page_title(self, extra: str = "") -> Content:
         view = "events" if self.events_view else "audit log"
-        return super().page_title() + f"  [dim]{view} (v switches)[/dim]"
+        return super().page_title(f"  [dim]{view} (v switches)[/dim]{extra}")
 
     def load(self) -> Page[AuditRow] | list[EventRow]:
         if self.events_view:
@@ -91,7 +92,7 @@ class AuditPane(PagedPane):
         key = self.query_one(KeyedTable).current_key()
         cells = self.full.get(key) if key else None
         text = " · ".join(str(c) for c in cells[:4] if str(c)) + f"\n{cells[4]}" if cells else ""
-        self.query_one("#audit-detail", Static).update(Text(text))
+        self.query_one("#audit-detail", Static).update(plain(text, multiline=True))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._detail()

@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import work
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.widgets import Static
 
 from outreach_tui.tui.messages import StatusChanged
+from outreach_tui.tui.widgets.format import markup
 
 if TYPE_CHECKING:
     from outreach_tui.engine import ConsoleEngine, InProcessRuntime
@@ -50,9 +52,10 @@ class Pane(Vertical):
     def title_widget(self) -> Static:
         return Static(self.title_text(), classes="pane-title", id=f"title-{self.PANE_ID}")
 
-    def title_text(self) -> str:
-        suffix = f"  [dim]filter: {self.filter_text}[/dim]" if self.filter_text else ""
-        return f"[b]{self.TITLE}[/b]{suffix}"
+    def title_text(self, extra: str = "") -> Content:
+        """The title, the filter (as typed: never markup) and `extra`, our own markup."""
+        suffix = "  [dim]filter: $filter[/dim]" if self.filter_text else ""
+        return markup(f"[b]{self.TITLE}[/b]{suffix}{extra}", filter=self.filter_text)
 
     # -- loading --------------------------------------------------------------------------
 

@@ -36,8 +36,10 @@ class CampaignsPane(Pane):
         return self.engine.campaigns.summaries()
 
     def show(self, data: list[CampaignSummary]) -> None:
-        text = self.filter_text.lower()
-        rows = [c for c in data if text in c.name.lower() or text == c.status]
+        # casefold, not lower: a capital sigma ending the filter lowers to a final sigma,
+        # the same letter inside a longer name to a medial one; casefold makes both equal.
+        text = self.filter_text.casefold()
+        rows = [c for c in data if text in c.name.casefold() or text == c.status]
         self.rows = {str(c.id): c for c in rows}
         self.query_one(KeyedTable).sync(
             [

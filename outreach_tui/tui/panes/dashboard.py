@@ -13,8 +13,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.widgets import Static
 
+from outreach_tui.core.screen_text import printable
 from outreach_tui.engine import (
     ConsoleEngine,
     Dashboard,
@@ -25,7 +27,7 @@ from outreach_tui.engine import (
     WorkerRow,
 )
 from outreach_tui.tui.panes.base import Pane
-from outreach_tui.tui.widgets.format import clock_time, severity_style
+from outreach_tui.tui.widgets.format import clock_time, markup, severity_style
 from outreach_tui.tui.widgets.keyed_table import KeyedTable
 
 _SEVERITY_RANK = {"critical": 0, "warning": 1}
@@ -114,31 +116,40 @@ class DashboardPane(Pane):
             f"replies   {d.replies_waiting:>6}"
             + (f"\n[b yellow]unknown   {d.unknown_outcomes:>6}[/]" if d.unknown_outcomes else "")
         )
-        phases = "\n".join(
-            f"{phase:<16}{count:>5}"
-            if phase == "HEALTHY" or not count
-            else f"[b yellow]{phase:<16}{count:>5}[/]"
+        # A phase is a word stored in the database: filled in as plain text.
+        phases = [
+            markup(
+                "$line" if phase == "HEALTHY" or not count else "[b yellow]$line[/]",
+                line=f"{printable(phase):<16}{count:>5}",
+            )
             for phase, count in d.phases.items()
+        ]
+        self.query_one("#dash-phases", Static).update(
+            Content("\n").join([markup("[b]Mailboxes[/b]"), *phases])
         )
-        self.query_one("#dash-phases", Static).update(f"[b]Mailboxes[/b]\n{phases}")
         self._show_workers(data)
         self._show_alerts(data)
         rows = data.forecast
+        card: str | Content
         if rows:
             senders = len({r.sender for r in rows})
+            # Addresses are data: one line each, filled in as plain text.
             lines = [
-                f"{clock_time(r.at, data.tz)} {r.sender.split('@')[0][:12]:<12} → {r.recipient}"
+                f"{clock_time(r.at, data.tz)} {printable(r.sender.split('@')[0])[:12]:<12} → "
+                f"{printable(r.recipient)}"
                 for r in rows[:3]
             ]
             more = f"\n[dim]… {len(rows) - 3} more[/dim]" if len(rows) > 3 else ""
-            forecast = "\n".join(lines) + more
             count = f"{len(rows)}+" if len(rows) >= self.FORECAST_LIMIT else str(len(rows))
-            head = f"[b]Next 24 h[/b] {count} sends from {senders} mailboxes"
+            card = markup(
+                f"[b]Next 24 h[/b] {count} sends from {senders} mailboxes\n$lines{more}",
+                lines="\n".join(lines),
+            )
         elif self._forecast_at < 0:
-            head, forecast = "[b]Next 24 h[/b]", "[dim]working it out…[/dim]"
+            card = "[b]Next 24 h[/b]\n[dim]working it out…[/dim]"
         else:
-            head, forecast = "[b]Next 24 h[/b]", "[dim]nothing would be sent[/dim]"
-        self.query_one("#dash-forecast", Static).update(f"{head}\n{forecast}")
+            card = "[b]Next 24 h[/b]\n[dim]nothing would be sent[/dim]"
+        self.query_one("#dash-forecast", Static).update(card)
 
     #: Worker lines in the card (as tall as the Today card at 80x24); the rest are counted.
     WORKER_LINES = 5
@@ -150,17 +161,18 @@ class DashboardPane(Pane):
         if workers is None:
             return
         live = sum(w.alive for w in workers)
-        lines = [f"[b]Workers[/b] {live} live"]
+        lines = [markup(f"[b]Workers[/b] {live} live")]
         for w in workers[: self.WORKER_LINES]:
-            who = f"{w.host[:9]}:{w.pid}"[:15]
+            # The host name is another process's word: plain text.
+            who = f"{printable(w.host)[:9]}:{w.pid}"[:15]
             seen = clock_time(w.heartbeat_at, data.tz)
             line = f"{who:<15}{w.leases:>3} {seen}"
-            lines.append(line if w.alive else f"[dim]{line} lost[/dim]")
+            lines.append(markup("$line" if w.alive else "[dim]$line lost[/dim]", line=line))
         if len(workers) > self.WORKER_LINES:
-            lines.append(f"[dim]… {len(workers) - self.WORKER_LINES} more[/dim]")
+            lines.append(markup(f"[dim]… {len(workers) - self.WORKER_LINES} more[/dim]"))
         if not workers:
-            lines.append("[dim]none registered[/dim]")
-        card.update("\n".join(lines))
+            lines.append(markup("[dim]none registered[/dim]"))
+        card.update(Content("\n").join(lines))
 
     # -- the guard: suggestions and alerts ------------------------------------------------------
 

@@ -1,5 +1,10 @@
 """Inbox: replies, bounces and complaints with their class, why, and what waits for review.
 
+A report shows its class (hard bounce, soft bounce, policy refusal, complaint, delay notice,
+delivered), the send of ours it was matched to (campaign, step, date) and what it did;
+one that matched nothing is an "unmatched report" and did nothing (`/unmatched` lists them;
+`/hard`, `/soft`, `/policy` list bounces by class).
+
 R answers the highlighted reply (from the mailbox that received it, in its thread, through
 the send pipeline); h marks it handled (or open again). SUGGEST mode (`[replies] mode`): a
 suppression the classification would make waits, marked "review"; c confirms it, d
@@ -10,8 +15,10 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.content import Content
 from textual.widgets import DataTable, Static
 
+from outreach_tui.core.screen_text import printable
 from outreach_tui.engine import (
     ConsoleEngine,
     InProcessRuntime,
@@ -21,7 +28,7 @@ from outreach_tui.engine import (
 )
 from outreach_tui.tui.panes.base import Pane
 from outreach_tui.tui.widgets.compose_reply import ReplyScreen
-from outreach_tui.tui.widgets.format import day_time, safe
+from outreach_tui.tui.widgets.format import day_time, markup
 from outreach_tui.tui.widgets.keyed_table import KeyedTable
 
 #: Readable in 16 colours: people in green/yellow/red by what they said, machines dim,
@@ -48,16 +55,53 @@ KINDS: list[tuple[str, str]] = [
     ("wrong_person", "wrong person / referral — stop"),
     ("other", "other — stop"),
     ("bounce_hard", "hard bounce — suppress, count against the mailbox"),
-    ("bounce_soft", "soft bounce — count only"),
+    ("bounce_soft", "soft bounce — count; the Nth separate day suppresses"),
     ("complaint", "spam complaint — suppress; pauses the mailbox"),
 ]
 #: Messages no person wrote: an answer would go to a machine (the engine refuses too).
 NOBODY_TO_ANSWER = frozenset({"bounce_hard", "bounce_soft", "complaint", "auto_reply"})
 
 
+#: A report's class as the operator reads it (hard / soft / policy, a delay notice...).
+REPORT_LABELS = {"hard": "hard bounce", "soft": "soft bounce", "policy": "policy refusal"}
+
+
+def class_label(row: ReplyRow) -> str:
+    """The class the Inbox shows: a person's reply by its kind; a report by what it is."""
+    if row.delivery_status == "delayed":
+        return "delay notice"
+    if row.delivery_status == "delivered":
+        return "delivered"
+    if row.bounce_class in REPORT_LABELS:
+        return REPORT_LABELS[row.bounce_class]
+    return row.classification or "?"
+
+
+def class_style(row: ReplyRow) -> str:
+    if row.report_match == "unmatched" or row.delivery_status in ("delayed", "delivered"):
+        return "dim"
+    if row.bounce_class == "policy":
+        return "b magenta"
+    return CLASS_STYLE.get(row.classification or "", "")
+
+
+def matched_send(row: ReplyRow) -> str:
+    """The send of ours a report was tied to, in words (empty for a person's reply)."""
+    if row.report_match is None:
+        return ""
+    if row.report_match == "unmatched":
+        return "none: unmatched report (it names no message or recipient this mailbox sent)"
+    what = f"{row.campaign} step {row.step}" if row.campaign else "a one-off send"
+    when = f", sent {row.sent_at:%Y-%m-%d}" if row.sent_at is not None else ""
+    how = {"message_id": "by Message-ID", "recipient": "by recipient"}.get(row.report_match, "")
+    return f"{what}{when}" + (f" ({how})" if how else "")
+
+
 def _state(row: ReplyRow) -> Text:
     if row.review == "pending":
         return Text("review", style="b yellow")
+    if row.report_match == "unmatched":
+        return Text("unmatched", style="dim")
     return Text("✓") if row.handled else Text("")
 
 
@@ -97,10 +141,7 @@ class InboxPane(Pane):
                     (
                         day_time(r.received_at, tz),
                         r.from_email or "",
-                        Text(
-                            r.classification or "?",
-                            style=CLASS_STYLE.get(r.classification or "", ""),
-                        ),
+                        Text(class_label(r), style=class_style(r)),
                         _state(r),
                         Text(r.subject or ""),
                     ),
@@ -121,26 +162,44 @@ class InboxPane(Pane):
         )
 
     @staticmethod
-    def _preview_text(row: ReplyRow) -> str:
-        kind = row.classification or "?"
-        style = CLASS_STYLE.get(kind) or "b"
-        why = f" [dim]({safe(row.classified_by)}: {safe(row.reason)})[/dim]" if row.reason else ""
-        lines = [
-            f"[b]{safe(row.from_email)}[/b] → {safe(row.mailbox)}",
-            f"[{style}]{kind}[/]{why}",
-            f"[b]{safe(row.subject)}[/b]",
-        ]
+    def _preview_text(row: ReplyRow) -> Content:
+        # Everything but our words is the sender's: filled in as plain text, one line each.
+        kind = class_label(row)
+        style = class_style(row) or "b"
+        why = " [dim]($by: $reason)[/dim]" if row.reason else ""
+        lines = ["[b]$sender[/b] → $mailbox", f"[{style}]$kind[/]{why}", "[b]$subject[/b]"]
         if row.review == "pending":
             lines.append(
-                f"[b yellow]review:[/] suppress {safe(row.affected_email)}? "
+                "[b yellow]review:[/] suppress $affected? "
                 "[b]c[/b] confirm  [b]d[/b] dismiss  [b]l[/b] relabel"
             )
-        elif row.affected_email and row.affected_email != row.from_email:
-            lines.append(f"[dim]about[/dim] {safe(row.affected_email)}")
+        # A report: whom it is about and the send of ours it matched, on one line.
+        about = []
+        pending = row.review == "pending"
+        if not pending and row.affected_email and row.affected_email != row.from_email:
+            about.append("[dim]about[/dim] $affected")
+        if row.report_match is not None:
+            about.append("[dim]matched:[/dim] $matched")
+        if about:
+            lines.append("  ".join(about))
+        if row.effect:
+            lines.append("[dim]effect:[/dim] $effect")
         if row.problem:
-            lines.append(f"[b red]problem:[/] {safe(row.problem)}")
-        lines.append(safe(row.snippet))
-        return "\n".join(lines)
+            lines.append("[b red]problem:[/] $problem")
+        lines.append("$snippet")
+        return markup(
+            "\n".join(lines),
+            **{
+                name: printable(value)
+                for name, value in (
+                    ("sender", row.from_email), ("mailbox", row.mailbox), ("kind", kind),
+                    ("by", row.classified_by), ("reason", row.reason), ("subject", row.subject),
+                    ("affected", row.affected_email), ("problem", row.problem),
+                    ("snippet", row.snippet), ("matched", matched_send(row)),
+                    ("effect", row.effect),
+                )
+            },
+        )  # fmt: skip
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._preview()

@@ -6,9 +6,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
+from outreach_tui.core.screen_text import printable
 from outreach_tui.engine import ConsoleEngine, InProcessRuntime, LeadRow, Page
 from outreach_tui.tui.panes.paged import PAGE_SIZE, PagedPane
-from outreach_tui.tui.widgets.format import safe
+from outreach_tui.tui.widgets.format import markup
 from outreach_tui.tui.widgets.keyed_table import KeyedTable
 
 
@@ -72,8 +73,10 @@ class LeadsPane(PagedPane):
             import asyncio
 
             lines = await asyncio.to_thread(pane.engine.explainer.why, email)
-            text = "\n".join(safe(str(line)) for line in lines)
-            pane.query_one("#leads-why", Static).update(f"[b]{safe(email)}[/b]\n{text}")
+            text = "\n".join(printable(str(line)) for line in lines)
+            pane.query_one("#leads-why", Static).update(
+                markup("[b]$email[/b]\n$text", email=printable(email), text=text)
+            )
 
         run(self)
 

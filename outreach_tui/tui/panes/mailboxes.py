@@ -13,11 +13,13 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.content import Content
 from textual.widgets import DataTable, Static
 
+from outreach_tui.core.screen_text import printable
 from outreach_tui.engine import ConsoleEngine, InProcessRuntime, MailboxRow
 from outreach_tui.tui.panes.paged import PAGE_SIZE, PagedPane
-from outreach_tui.tui.widgets.format import day_time, percent, safe, sparkline
+from outreach_tui.tui.widgets.format import day_time, markup, percent, sparkline
 from outreach_tui.tui.widgets.keyed_table import KeyedTable
 
 _PHASE_STYLE = {
@@ -36,11 +38,11 @@ def _phase(m: MailboxRow) -> Text:
     return text
 
 
-def recovery_text(m: MailboxRow, tz: Any) -> str:
+def recovery_text(m: MailboxRow, tz: Any) -> Content:
     """One mailbox's place in the recovery pipeline, in two lines."""
     since = f" since {day_time(m.phase_changed_at, tz)}" if m.phase_changed_at else ""
-    why = f" ({safe(m.paused_reason)})" if m.paused_reason and m.phase != "HEALTHY" else ""
-    head = f"[b]{safe(m.email)}[/b] {m.phase}{since}{why}"
+    why = " ($why)" if m.paused_reason and m.phase != "HEALTHY" else ""
+    head = f"[b]$email[/b] $phase{since}{why}"
     facts = []
     if m.needs_review:
         facts.append("[b red]⚑ needs manual review[/]")
@@ -49,8 +51,14 @@ def recovery_text(m: MailboxRow, tz: Any) -> str:
     facts.append(f"offences {m.offence_count}")
     facts.append(f"relapses {m.relapse_count}")
     if m.blocked and m.phase == "HEALTHY":
-        facts.append(f"[yellow]{safe(m.blocked)}[/]")
-    return f"{head}\n" + " · ".join(facts)
+        facts.append("[yellow]$blocked[/]")
+    return markup(
+        f"{head}\n" + " · ".join(facts),
+        email=printable(m.email),
+        phase=printable(m.phase),
+        why=printable(m.paused_reason),
+        blocked=printable(m.blocked),
+    )
 
 
 class MailboxesPane(PagedPane):

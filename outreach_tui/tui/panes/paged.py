@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from textual.binding import Binding
+from textual.content import Content
 
 from outreach_tui.engine import ConsoleEngine, InProcessRuntime
 from outreach_tui.tui.panes.base import Pane
@@ -46,7 +47,8 @@ class PagedPane(Pane):
             self.cursors.pop()
             self.refresh_data()
 
-    def page_title(self) -> str:
+    def page_title(self, extra: str = "") -> Content:
+        """The title with the page (and `extra`, our own markup)."""
         more = "  n: next page" if self.more else ""
         back = "  b: back" if len(self.cursors) > 1 else ""
-        return f"{self.title_text()}  [dim]page {self.page_number}{more}{back}[/dim]"
+        return self.title_text(f"  [dim]page {self.page_number}{more}{back}[/dim]{extra}")

@@ -10,10 +10,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
+from outreach_tui.core.screen_text import printable
 from outreach_tui.engine import ConsoleEngine, InProcessRuntime, QueueItem
 from outreach_tui.tui.panes.base import Pane
 from outreach_tui.tui.widgets.edit import Edited, EditScreen
-from outreach_tui.tui.widgets.format import day_time, safe
+from outreach_tui.tui.widgets.format import day_time, markup
 from outreach_tui.tui.widgets.keyed_table import KeyedTable
 
 PAGE = 200
@@ -91,14 +92,23 @@ class QueuePane(Pane):
         if item is None:
             preview.update("[dim]nothing is waiting for approval[/dim]")
             return
-        health = item.lead_health or "unverified"
-        edited = f"  [yellow]edited by {safe(item.edited_by)}[/]" if item.edited_by else ""
+        edited = "  [yellow]edited by $editor[/]" if item.edited_by else ""
         preview.update(
-            f"[b]From[/b] {safe(item.sender)}  [b]To[/b] {safe(item.recipient)}\n"
-            f"[b]Subject[/b] {safe(item.subject)}\n"
-            f"[dim]{safe(item.campaign)} step {item.step} · health {health} · legal basis "
-            f"{item.legal_basis or 'decided at send'} · policy pre-checked{edited}[/dim]\n"
-            f"{safe(item.body)}"
+            markup(
+                "[b]From[/b] $sender  [b]To[/b] $recipient\n"
+                "[b]Subject[/b] $subject\n"
+                f"[dim]$campaign step {item.step} · health $health · legal basis "
+                f"$basis · policy pre-checked{edited}[/dim]\n"
+                "$body",
+                sender=printable(item.sender),
+                recipient=printable(item.recipient),
+                subject=printable(item.subject),
+                campaign=printable(item.campaign),
+                health=item.lead_health or "unverified",
+                basis=item.legal_basis or "decided at send",
+                editor=item.edited_by,
+                body=item.body,
+            )
         )
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

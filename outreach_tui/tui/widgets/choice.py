@@ -11,6 +11,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
+from outreach_tui.core.screen_text import printable
+from outreach_tui.tui.widgets.format import plain
+
 
 class ChoiceScreen(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="choice.cancel")]
@@ -25,10 +28,10 @@ class ChoiceScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="choice-box"):
             # Plain text: the question names data (an address).
-            yield Label(self.question, id="choice-question", markup=False)
+            yield Label(printable(self.question), id="choice-question", markup=False)
             yield OptionList(
                 *(
-                    Option(f"{n % 10}  {label}", id=value)
+                    Option(plain(f"{n % 10}  {label}"), id=value)
                     for n, (value, label) in enumerate(self.choices, start=1)
                 ),
                 id="choice-list",

@@ -9,7 +9,9 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, TextArea
 
-from outreach_tui.tui.widgets.format import safe
+from outreach_tui.core.screen_text import printable
+from outreach_tui.tui.widgets.format import markup
+from outreach_tui.tui.widgets.plain_input import PlainTextArea
 
 
 class ReplyScreen(ModalScreen[str | None]):
@@ -29,13 +31,17 @@ class ReplyScreen(ModalScreen[str | None]):
         with Vertical(id="edit-box"):
             yield Label("Reply — [b]ctrl+s[/b] send, [b]esc[/b] cancel")
             yield Label(
-                f"[b]To[/b] {safe(self.to)}  [b]From[/b] {safe(self.sender)}\n"
-                f"[b]Subject[/b] {safe(self.subject)}",
+                markup(
+                    "[b]To[/b] $to  [b]From[/b] $sender\n[b]Subject[/b] $subject",
+                    to=printable(self.to),
+                    sender=printable(self.sender),
+                    subject=printable(self.subject),
+                ),
                 id="reply-head",
             )
             if self.quoted:
-                yield Label(f"[dim]> {safe(self.quoted)}[/dim]", id="reply-quote")
-            yield TextArea("", id="reply-body")
+                yield Label(markup("[dim]> $quoted[/dim]", quoted=self.quoted), id="reply-quote")
+            yield PlainTextArea("", id="reply-body")
 
     def on_mount(self) -> None:
         self.query_one(TextArea).focus()

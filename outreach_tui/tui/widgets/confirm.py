@@ -8,6 +8,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label
 
+from outreach_tui.core.screen_text import printable
+
 
 class ConfirmScreen(ModalScreen[bool]):
     BINDINGS = [
@@ -24,9 +26,9 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
             # Plain text: the question names data (a campaign "[Test] spring", a typed value).
-            yield Label(self.question, id="confirm-question", markup=False)
+            yield Label(printable(self.question), id="confirm-question", markup=False)
             if self.detail:
-                yield Label(self.detail, id="confirm-detail", markup=False)
+                yield Label(printable(self.detail), id="confirm-detail", markup=False)
             yield Label("[b]y[/b] yes   [b]n[/b] no   [b]esc[/b] cancel", id="confirm-keys")
 
     def action_answer(self, value: bool) -> None:

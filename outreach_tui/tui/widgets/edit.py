@@ -10,6 +10,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, TextArea
 
+from outreach_tui.tui.widgets.plain_input import PlainInput, PlainTextArea
+
 
 @dataclass(frozen=True, slots=True)
 class Edited:
@@ -31,8 +33,9 @@ class EditScreen(ModalScreen[Edited | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="edit-box"):
             yield Label("Edit before approving — [b]ctrl+s[/b] save, [b]esc[/b] cancel")
-            yield Input(self.subject, id="edit-subject")
-            yield TextArea(self.body, id="edit-body")
+            # Cleaned of terminal controls: what is shown is what is saved.
+            yield PlainInput(self.subject, id="edit-subject")
+            yield PlainTextArea(self.body, id="edit-body")
 
     def action_save(self) -> None:
         subject = self.query_one("#edit-subject", Input).value

@@ -5,8 +5,11 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
+
+from outreach_tui.tui.widgets.format import markup
 
 
 class HelpScreen(ModalScreen[None]):
@@ -19,14 +22,15 @@ class HelpScreen(ModalScreen[None]):
         self.sections = sections
 
     def compose(self) -> ComposeResult:
-        lines: list[str] = ["[b]Keys[/b]  (esc closes)", ""]
+        # Titles and descriptions are filled in as plain text: a "[" in one is not markup.
+        lines = [markup("[b]Keys[/b]  (esc closes)"), Content()]
         for title, bindings in self.sections:
-            lines.append(f"[b]{title}[/b]")
+            lines.append(markup("[b]$title[/b]", title=title))
             for key, description in bindings:
-                lines.append(f"  [b]{key:<10}[/b] {description}")
-            lines.append("")
+                lines.append(markup("  [b]$key[/b] $what", key=f"{key:<10}", what=description))
+            lines.append(Content())
         with VerticalScroll(id="help-box"):
-            yield Static("\n".join(lines), id="help-text")
+            yield Static(Content("\n").join(lines), id="help-text")
 
     def action_dismiss_help(self) -> None:
         self.dismiss(None)

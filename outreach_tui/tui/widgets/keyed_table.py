@@ -13,14 +13,17 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widgets import DataTable
 
+from outreach_tui.tui.widgets.format import clean_text, plain
+
 Cell = str | Text
 Row = tuple[str, Sequence[Cell]]
 
 
 def _plain(cell: Cell) -> Cell:
     # DataTable reads a str cell as Rich markup: data such as a reason "see [/notes]" would
-    # crash the render, "[b]" would style. Data is shown as it is.
-    return Text(cell) if isinstance(cell, str) else cell
+    # crash the render, "[b]" would style. Data is shown as it is, but never a terminal
+    # control: every cell of every table passes here (core/screen_text.py).
+    return plain(cell) if isinstance(cell, str) else clean_text(cell)
 
 
 class KeyedTable(DataTable[Cell]):

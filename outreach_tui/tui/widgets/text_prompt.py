@@ -8,6 +8,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
+from outreach_tui.tui.widgets.plain_input import PlainInput
+
 
 class TextPrompt(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
@@ -20,8 +22,9 @@ class TextPrompt(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="prompt-box"):
-            yield Label(self.question)
-            yield Input(self.value, placeholder=self.placeholder, id="prompt-input")
+            yield Label(self.question, markup=False)
+            # A paste may carry terminal controls: the value is cleaned as it is set.
+            yield PlainInput(self.value, placeholder=self.placeholder, id="prompt-input")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value)

@@ -1,0 +1,1 @@
+"""One router per resource (FastAPI's bigger-applications layout); app.py includes them."""
